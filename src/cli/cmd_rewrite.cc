@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "graph/graph.h"
+#include "tflite/appended_zip.h"
 #include "tflite/compare.h"
 #include "tflite/model_io.h"
 
@@ -41,18 +42,23 @@ int run(const std::vector<std::string>& argv) {
   } else {
     tfl::read_model(written.data(), written.size(), out);  // full validation of the result
   }
+  // Associated files zipped after the FlatBuffer (TFLite metadata) are carried over.
+  auto zip = tfl::find_appended_zip(bytes.data(), bytes.size());
+  if (zip) written = tfl::append_zip(std::move(written), *zip);
   write_file_atomic(out, written);
   if (a.flag_set("json")) {
     nlohmann::json j = {{"input", in}, {"output", out}, {"input_bytes", bytes.size()}, {"output_bytes", written.size()},
                         {"compact", a.flag_set("compact")}, {"ops_removed", st.ops_removed},
                         {"tensors_removed", st.tensors_removed}, {"buffers_removed", st.buffers_removed},
-                        {"buffers_deduplicated", st.buffers_deduplicated}, {"opcodes_removed", st.opcodes_removed}};
+                        {"buffers_deduplicated", st.buffers_deduplicated}, {"opcodes_removed", st.opcodes_removed},
+                        {"associated_files", zip ? zip->names : std::vector<std::string>{}}};
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("wrote %s (%zu bytes, input %zu bytes)", out.c_str(), written.size(), bytes.size());
     if (a.flag_set("compact"))
       std::printf("; removed %d ops, %d tensors, %d buffers, %d operator codes; shared %d duplicate constants",
                   st.ops_removed, st.tensors_removed, st.buffers_removed, st.opcodes_removed, st.buffers_deduplicated);
+    if (zip) std::printf("; kept %zu associated file(s) appended as a zip", zip->names.size());
     std::printf("\n");
   }
   return 0;

@@ -45,6 +45,7 @@ class Comparer {
         if (!same_real(x, y)) diff(path, std::to_string(x), std::to_string(y));
       } else {
         int64_t x = flatbuffers::GetAnyFieldI(a, f), y = flatbuffers::GetAnyFieldI(b, f);
+        if (t == reflection::Bool) { x = x != 0; y = y != 0; }  // any non-zero byte is true
         if (x != y) diff(path, std::to_string(x), std::to_string(y));
       }
       return;
@@ -102,7 +103,10 @@ class Comparer {
       size_t es = flatbuffers::GetTypeSize(et);
       if (std::memcmp(x->Data(), y->Data(), nx * es) == 0) return;
       for (size_t i = 0; i < nx && !full(); ++i) {
-        if (is_float(et)) {
+        if (et == reflection::Bool) {
+          bool p = flatbuffers::GetAnyVectorElemI(x, et, i) != 0, q = flatbuffers::GetAnyVectorElemI(y, et, i) != 0;
+          if (p != q) diff(path + "[" + std::to_string(i) + "]", std::to_string(p), std::to_string(q));
+        } else if (is_float(et)) {
           double p = flatbuffers::GetAnyVectorElemF(x, et, i), q = flatbuffers::GetAnyVectorElemF(y, et, i);
           if (!same_real(p, q)) diff(path + "[" + std::to_string(i) + "]", std::to_string(p), std::to_string(q));
         } else {

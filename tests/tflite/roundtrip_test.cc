@@ -96,3 +96,23 @@ TEST(RoundTrip, SharedModelsPresentOrSkipped) {
   SEALITE_REQUIRE_SHARED();
   EXPECT_GE(sealite::testing::model_files().size(), 20u);
 }
+
+// Inputs the fuzzer once found problems with: each either reads and round-trips
+// to an identical structure, or is refused with an error.
+TEST(RoundTrip, FuzzRegressions) {
+  int n = 0;
+  for (auto& e : std::filesystem::directory_iterator(sealite::testing::data_dir() / "tflite/regressions")) {
+    ++n;
+    auto bytes = read_file(e.path());
+    std::unique_ptr<tfl::ModelT> m;
+    try {
+      m = tfl::read_model(bytes.data(), bytes.size(), e.path().string());
+    } catch (const Error&) {
+      continue;
+    }
+    auto written = tfl::write_model(*m);
+    auto diffs = tfl::compare_models(bytes.data(), bytes.size(), written.data(), written.size());
+    EXPECT_TRUE(diffs.empty()) << e.path() << ": " << diffs[0];
+  }
+  EXPECT_GT(n, 0);
+}
