@@ -11,22 +11,72 @@ namespace {
 
 using reflection::BaseType;
 
+struct File {
+  const uint8_t* data;
+  size_t size;
+};
+
 class Comparer {
  public:
-  Comparer(const reflection::Schema& schema, size_t max_diffs) : schema_(schema), max_(max_diffs) {}
+  Comparer(const reflection::Schema& schema, size_t max_diffs, File a, File b)
+      : schema_(schema), max_(max_diffs), fa_(a), fb_(b) {}
   std::vector<std::string> diffs;
 
   void table(const reflection::Object& obj, const flatbuffers::Table* a, const flatbuffers::Table* b,
              const std::string& path) {
+    const std::string& type = obj.name()->str();
+    const bool is_buffer = type == "sealite.tfl.Buffer", is_op = type == "sealite.tfl.Operator";
     for (const reflection::Field* f : *obj.fields()) {
       if (full()) return;
-      field(obj, *f, *a, *b, path.empty() ? f->name()->str() : path + "." + f->name()->str());
+      const std::string name = f->name()->str();
+      // Data stored after the FlatBuffer (offset/size, the >2 GiB layout) is
+      // compared by content, whether it is external or inline on either side.
+      if (is_buffer && (name == "offset" || name == "size")) continue;
+      if (is_buffer && name == "data") {
+        compare_bytes(resolve(*a, *f, obj, "offset", "size", fa_), resolve(*b, *f, obj, "offset", "size", fb_),
+                      path + ".data");
+        continue;
+      }
+      if (is_op && (name == "large_custom_options_offset" || name == "large_custom_options_size")) continue;
+      if (is_op && name == "custom_options") {
+        compare_bytes(resolve(*a, *f, obj, "large_custom_options_offset", "large_custom_options_size", fa_),
+                      resolve(*b, *f, obj, "large_custom_options_offset", "large_custom_options_size", fb_),
+                      path + ".custom_options");
+        continue;
+      }
+      field(obj, *f, *a, *b, path.empty() ? name : path + "." + name);
     }
   }
 
  private:
   const reflection::Schema& schema_;
   size_t max_;
+  File fa_, fb_;
+
+  // Bytes of a [ubyte] field, or of the file range named by its offset/size siblings when offset > 1.
+  std::pair<const uint8_t*, size_t> resolve(const flatbuffers::Table& t, const reflection::Field& f,
+                                            const reflection::Object& obj, const char* off_name,
+                                            const char* size_name, File file) {
+    const reflection::Field* fo = obj.fields()->LookupByKey(off_name);
+    const reflection::Field* fs = obj.fields()->LookupByKey(size_name);
+    if (fo && fs) {
+      uint64_t off = static_cast<uint64_t>(flatbuffers::GetAnyFieldI(t, *fo));
+      uint64_t n = static_cast<uint64_t>(flatbuffers::GetAnyFieldI(t, *fs));
+      if (off > 1) {
+        if (off > file.size || n > file.size - off) return {nullptr, ~size_t{0}};  // out of range: differs
+        return {file.data + off, n};
+      }
+    }
+    auto* v = flatbuffers::GetFieldAnyV(t, f);
+    if (!v) return {nullptr, 0};
+    return {v->Data(), v->size()};
+  }
+
+  void compare_bytes(std::pair<const uint8_t*, size_t> x, std::pair<const uint8_t*, size_t> y,
+                     const std::string& path) {
+    if (x.second != y.second) return diff(path + ".size", std::to_string(x.second), std::to_string(y.second));
+    if (x.second && std::memcmp(x.first, y.first, x.second) != 0) diff(path, "bytes", "other bytes");
+  }
 
   bool full() const { return diffs.size() >= max_; }
   void diff(const std::string& path, const std::string& a, const std::string& b) {
@@ -142,10 +192,11 @@ class Comparer {
 
 }  // namespace
 
-std::vector<std::string> compare_models(const uint8_t* a, size_t, const uint8_t* b, size_t, size_t max_diffs) {
+std::vector<std::string> compare_models(const uint8_t* a, size_t a_size, const uint8_t* b, size_t b_size,
+                                        size_t max_diffs) {
   const reflection::Schema* schema = reflection::GetSchema(ModelBinarySchema::data());
   const reflection::Object& root = *schema->root_table();
-  Comparer c(*schema, max_diffs);
+  Comparer c(*schema, max_diffs, File{a, a_size}, File{b, b_size});
   c.table(root, flatbuffers::GetAnyRoot(a), flatbuffers::GetAnyRoot(b), "");
   return c.diffs;
 }

@@ -2,7 +2,9 @@
 // walked generically through the schema's reflection data, so it covers the
 // whole format (options, quantization, sparsity, signatures, metadata, ...).
 // FlatBuffers semantics apply: an absent scalar equals its default, and an
-// absent vector or string equals an empty one. Byte layout is not compared.
+// absent vector or string equals an empty one. Byte layout is not compared;
+// buffer data and custom options stored after the FlatBuffer (offset/size)
+// are compared by content with inline data.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -41,6 +41,17 @@ std::unique_ptr<ModelT> read_model(const uint8_t* data, size_t size, const std::
       b->size = 0;
     }
   }
+  // Same for custom options stored outside the FlatBuffer.
+  for (auto& sg : model->subgraphs)
+    for (auto& op : sg->operators)
+      if (op && op->large_custom_options_offset > 1) {
+        uint64_t off = op->large_custom_options_offset, n = op->large_custom_options_size;
+        if (off > size || n > size - off)
+          throw Error(what + ": custom options outside the file (offset " + std::to_string(off) + ")");
+        op->custom_options.assign(data + off, data + off + n);
+        op->large_custom_options_offset = 0;
+        op->large_custom_options_size = 0;
+      }
   validate(*model, what);
   return model;
 }
