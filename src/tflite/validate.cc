@@ -25,6 +25,15 @@ void validate(const ModelT& m, const std::string& what) {
     for (int t = 0; t < nt; ++t) {
       const TensorT* tt = sg->tensors[t].get();
       if (!tt) fail(where + ": tensor " + std::to_string(t) + " is null");
+      // A union whose type is set but whose table is missing cannot be written back.
+      if (tt->quantization && tt->quantization->details.type != QuantizationDetails_NONE &&
+          !tt->quantization->details.value)
+        fail(where + ": tensor " + std::to_string(t) + " has quantization details without data");
+      if (tt->sparsity)
+        for (auto& dm : tt->sparsity->dim_metadata)
+          if (!dm || (dm->array_segments.type != SparseIndexVector_NONE && !dm->array_segments.value) ||
+              (dm->array_indices.type != SparseIndexVector_NONE && !dm->array_indices.value))
+            fail(where + ": tensor " + std::to_string(t) + " has malformed sparsity metadata");
       if (tt->buffer >= nbuf && !(nbuf == 0 && tt->buffer == 0))
         fail(where + ": tensor " + std::to_string(t) + " refers to buffer " + std::to_string(tt->buffer) +
              " (only " + std::to_string(nbuf) + ")");
@@ -40,6 +49,9 @@ void validate(const ModelT& m, const std::string& what) {
       const OperatorT* op = sg->operators[o].get();
       const std::string ctx = "op " + std::to_string(o);
       if (!op) fail(where + ": " + ctx + " is null");
+      if ((op->builtin_options.type != BuiltinOptions_NONE && !op->builtin_options.value) ||
+          (op->builtin_options_2.type != BuiltinOptions2_NONE && !op->builtin_options_2.value))
+        fail(where + ": " + ctx + " names an options type but has no options table");
       if (op->opcode_index >= ncodes)
         fail(where + ": " + ctx + " uses operator code " + std::to_string(op->opcode_index) + " (only " +
              std::to_string(ncodes) + ")");
