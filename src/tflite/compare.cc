@@ -124,9 +124,13 @@ class Comparer {
         return table(sub, x, y, path);
       }
       case reflection::Union: {
-        // The tag is the sibling field "<name>_type", compared on its own.
-        auto* x = flatbuffers::GetFieldT(a, f);
-        auto* y = flatbuffers::GetFieldT(b, f);
+        // The tag is the sibling field "<name>_type", compared on its own. A
+        // value under tag NONE is unreachable data: ignored, like readers do.
+        const reflection::Field* tag = obj.fields()->LookupByKey((f.name()->str() + "_type").c_str());
+        const bool none_a = tag && flatbuffers::GetAnyFieldI(a, *tag) == 0;
+        const bool none_b = tag && flatbuffers::GetAnyFieldI(b, *tag) == 0;
+        auto* x = none_a ? nullptr : flatbuffers::GetFieldT(a, f);
+        auto* y = none_b ? nullptr : flatbuffers::GetFieldT(b, f);
         if (!x && !y) return;
         if (!x || !y) return diff(path, x ? "present" : "absent", y ? "present" : "absent");
         const reflection::Object& ua = flatbuffers::GetUnionType(schema_, obj, f, a);
