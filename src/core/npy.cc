@@ -155,6 +155,7 @@ NpyArray npy_parse(const uint8_t* bytes, size_t size, const std::string& what) {
     size_t end = pos;
     while (end < shp.size() && std::isdigit(static_cast<unsigned char>(shp[end]))) ++end;
     if (end == pos) throw Error(what + ": malformed npy shape");
+    if (end - pos > 15) throw Error(what + ": npy shape too large");
     int64_t d = std::stoll(shp.substr(pos, end - pos));
     if (d < 0 || (d > 0 && n > std::numeric_limits<int64_t>::max() / d / 16))
       throw Error(what + ": npy shape too large");

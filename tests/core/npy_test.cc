@@ -42,3 +42,10 @@ TEST(Npy, ReadsFixtureInt64) {
   EXPECT_EQ(a.shape, (std::vector<int64_t>{1, 16}));
   for (auto b : a.as_int64()) EXPECT_TRUE(b == 0 || b == 1);
 }
+
+TEST(Npy, AbsurdShapeIsAnErrorNotACrash) {
+  std::string h = "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999999, 2), }";
+  std::vector<uint8_t> b = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, uint8_t(h.size()), 0};
+  b.insert(b.end(), h.begin(), h.end());
+  EXPECT_THROW(npy_parse(b.data(), b.size()), Error);
+}
