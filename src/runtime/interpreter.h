@@ -1,7 +1,7 @@
 // A thin, safe wrapper over the TensorFlow Lite C API (2.9 or any later
 // TFLite/LiteRT C library): model + interpreter + optional XNNPACK delegate,
 // with TFLite's own log captured and a delegation probe that reports what the
-// XNNPACK delegate took (see docs/delegation.md for how it works).
+// XNNPACK delegate took (see docs/architecture.md, "How delegation is measured").
 #pragma once
 #include <cstdint>
 #include <map>
