@@ -33,4 +33,30 @@ SeedGraph build_seed_upsample_graph(const SeedGraphSpec& spec);
 // The same computation in plain C++: bilinear x2 (align_corners=False), reflection pad 1, conv 3x3.
 std::vector<float> seed_reference(const SeedGraph& g, const SeedGraphSpec& spec, const std::vector<float>& input);
 
+// The detector's one-block tail, as ai-edge-torch emits it from PyTorch (NCHW
+// outside the convolution): reflection pad 1 as the three GATHER_NDs above ->
+// CONV_2D 3x3 VALID -> TRANSPOSE to NCHW -> channels-first LayerNorm (MEAN,
+// SUB, MUL, MEAN, ADD eps, SQRT, DIV, MUL weight[C,1,1], ADD bias[C,1,1]) ->
+// GELU (exact) -> MEAN over H,W -> FULLY_CONNECTED.
+struct DetectorTailSpec {
+  int conv_channels = 8;   // CONV 3x3: C -> conv_channels
+  int classes = 5;         // FULLY_CONNECTED outputs
+  bool computed_indices = true;
+  float eps = 1e-6f;
+  unsigned seed = 7;
+};
+
+struct SeedTailGraph {
+  SeedGraph seed;          // the graph (blocks + tail) and the blocks' weights
+  std::vector<int> out_shape;  // [1, classes]
+  std::vector<float> conv_w, conv_b, ln_w, ln_b, fc_w, fc_b;
+};
+
+// The seed's upsample blocks (spec) followed by the detector tail; input
+// "image" [1,H,W,C], output "logits" [1,classes]. spec.blocks may be 0.
+SeedTailGraph build_seed_graph_with_detector_tail(const SeedGraphSpec& spec, const DetectorTailSpec& tail);
+// Plain C++ reference of the whole graph.
+std::vector<float> seed_tail_reference(const SeedTailGraph& g, const SeedGraphSpec& spec,
+                                       const DetectorTailSpec& tail, const std::vector<float>& input);
+
 }  // namespace sealite::testing
