@@ -1,0 +1,59 @@
+// Graph rewrites for `sealite optimize`. Each pass is a small class in its own
+// file: it rewrites one subgraph (graph::Graph) and says whether it changed
+// anything. Passes only make rewrites they can prove exact from the graph
+// itself (constant indices, static shapes, identical quantization); anything
+// else is left alone, and the pass records a note saying what and why.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace sealite::passes {
+
+class Pass {
+ public:
+  virtual ~Pass() = default;
+  virtual std::string name() const = 0;          // e.g. "fold-constants"
+  virtual std::string description() const = 0;   // one line, for --list-passes
+  // Higher runs first. The pipeline runs a pass only when every pass of higher
+  // priority has nothing left to do, so low priorities are "lowering" steps.
+  virtual int priority() const = 0;
+  // Part of the default set? (Opt-in passes trade something away; see their description.)
+  virtual bool default_on() const { return true; }
+  // Rewrites `g` (one subgraph of its model); true when anything changed.
+  virtual bool run(graph::Graph& g) = 0;
+
+  // What the pass saw and deliberately left alone, with why (deduplicated).
+  const std::vector<std::string>& notes() const { return notes_; }
+  void clear_notes() { notes_.clear(); }
+
+ protected:
+  void note(const std::string& text);
+
+ private:
+  std::vector<std::string> notes_;
+};
+
+// Every pass, highest priority first.
+std::vector<std::unique_ptr<Pass>> all_passes();
+// The names run when --passes is not given (every pass with default_on()).
+std::vector<std::string> default_pass_names();
+// --passes syntax: "a,b" runs exactly a and b; "+a,-b" is the default set plus a, minus b.
+std::vector<std::string> resolve_pass_list(const std::vector<std::string>& spec);
+// A pass by name; throws sealite::Error listing the known names.
+std::unique_ptr<Pass> make_pass(const std::string& name);
+
+// Factories, one per file.
+std::unique_ptr<Pass> make_dead_code();
+std::unique_ptr<Pass> make_fold_constants();
+std::unique_ptr<Pass> make_lower_gathers();
+std::unique_ptr<Pass> make_transpose_chains();
+std::unique_ptr<Pass> make_reshape_chains();
+std::unique_ptr<Pass> make_push_transposes();
+std::unique_ptr<Pass> make_merge_pads();
+std::unique_ptr<Pass> make_lower_mirror_pad();
+std::unique_ptr<Pass> make_xnnpack_reflect_pad();
+
+}  // namespace sealite::passes
