@@ -1,8 +1,30 @@
 // The VideoSeal 0.0 ViT detector (see detector_vit.h for the lowering).
 //
-// Attention lowering, measured (TFLite 2.9 C library here, XNNPACK, full-size
-// videoseal_0.0 detector with random weights; numbers in the convert report /
-// docs): see the comment at VitOptions' defaults below.
+// Measurements behind the choices (TFLite 2.9 C library of this repo, XNNPACK,
+// this 2-core AVX-512 VM while otherwise idle; full-size videoseal_0.0 shapes,
+// random weights; medians of 20 unless noted):
+//  - single ops, 1 / 2 threads: FULLY_CONNECTED 256x384 -> 1152 (XNNPACK) 1.12 /
+//    0.59 ms. BATCH_MATMUL [6,256,64]x[6,256,64]^T 1.05 / 1.05 ms; a
+//    FULLY_CONNECTED with run-time weights or a CONV_2D with a run-time filter
+//    runs at the same rate: the 2.9 delegate takes none of them and the
+//    built-in GEMMs stay single-threaded, so attention's products cost the same
+//    in either form. SOFTMAX [6,256,256] 0.23 / 0.13 ms (XNNPACK). GELU
+//    [256,1536] 0.32 / 0.32 ms (built-in). TRANSPOSE [256,6,64] -> [6,256,64]
+//    0.026 ms but -> [6,64,256] (moving the innermost axis) 0.27 ms, so v is not
+//    pre-transposed for adj_y (BATCH_MATMUL's own transpose of it costs 0.1 ms).
+//  - one block, every attention variant (process CPU time, 1 thread, min of 30):
+//    windowed 7.4-7.7 ms, global 9.5-9.8 ms; the spread is noise. The six
+//    FULLY_CONNECTED of a block alone: 4.4 ms.
+//  - whole detector, 1 / 2 threads: defaults 99.1 / 68.2 ms (605 ops, 46
+//    partitions, 105 built-in nodes); rel_w as transposed BATCH_MATMUL 100.4 /
+//    70.5 (617 ops, 141 built-in); attention as FULLY_CONNECTED 100.2 / 69.5
+//    (1145 ops, 597 built-in); scores on q rows 99.5 / 67.4 (58 partitions);
+//    GELU as the XNNPACK erf polynomial 113.0 / 80.9 (1008 ops).
+// The attention variants cost the same within noise, so the defaults are the
+// forms with the most XNNPACK coverage and the fewest ops and TRANSPOSEs:
+// BATCH_MATMUL attention, rel_w as a block-diagonal FULLY_CONNECTED (56 TRANSPOSE
+// instead of 80: window partition and heads only; +4.8 MB of constants), scores
+// on the q grid (no RESHAPE between built-in ops).
 #include "videoseal/detector_vit.h"
 
 #include <cmath>
@@ -37,10 +59,19 @@ struct Geo {
   bool qkv_bias = true, rel_pos = true;
   int nbits = 96;
   std::vector<int> upscale;
+  // Window size of a block, 0 for global attention.
   int window_of(int block) const {
     for (int g : global)
       if (g == block) return 0;
-    return window;
+    return window == grid ? 0 : window;  // one unpadded window over the grid is global attention
+  }
+  // Grid padded (bottom/right, zeros) to a multiple of the window, as torch's window_partition.
+  int padded_grid(int w) const { return w ? (grid + w - 1) / w * w : grid; }
+  // The layout the token stream is kept in around a block: its window size when
+  // the windows tile the grid, else 0 (raster; a padded block pads its own input).
+  int stream_window(int block) const {
+    int w = window_of(block);
+    return w && grid % w == 0 ? w : 0;
   }
 };
 
@@ -73,9 +104,6 @@ Geo geometry(const Card& card) {
   for (int b = 0; b < g.depth; ++b) {
     int w = g.window_of(b);
     if (w < 0) bad("negative window_size");
-    if (w > 0 && g.grid % w != 0)
-      bad("window_size " + std::to_string(w) + " does not divide the token grid " + std::to_string(g.grid) +
-          " (padded windows are not supported)");
   }
   if (g.nbits <= 0) bad("nbits must be positive");
   const auto& pd = card.pixel_decoder;
@@ -133,10 +161,11 @@ struct Ctx {
     L.op(tfl::BuiltinOperator_TRANSPOSE, {x, p}, {y}, std::move(u), in.size() > 4 ? 4 : 1);
     return y;
   }
-  // BATCH_MATMUL with NumPy broadcasting of the batch dims (ranks 2..5).
+  // BATCH_MATMUL with NumPy broadcasting of the batch dims (ranks 2..4: TFLite
+  // 2.9's kernel refuses rank 5).
   int bmm(int a, int b, bool adj_a, bool adj_b, const std::string& name = "bmm") {
     auto sa = L.shape(a), sb = L.shape(b);
-    if (sa.size() < 2 || sb.size() < 2 || sa.size() > 5 || sb.size() > 5) throw Error("internal: bmm rank");
+    if (sa.size() < 2 || sb.size() < 2 || sa.size() > 4 || sb.size() > 4) throw Error("internal: bmm rank");
     Shape ba(sa.begin(), sa.end() - 2), bb(sb.begin(), sb.end() - 2);
     size_t r = std::max(ba.size(), bb.size());
     Shape out(r);
@@ -200,15 +229,15 @@ struct Ctx {
 // one TRANSPOSE brings them to the front as the batch of the attention matmuls.
 // Window w = wh*nWw + ww (torch's window order).
 int window_partition(Ctx& c, int x, int S) {
-  int G = c.geo.grid, D = c.geo.dim, n = G / S;
+  int G = c.L.dim(x, 1), D = c.geo.dim, n = G / S;  // G: the (padded) grid of x [1, G, G, D]
   if (n == 1) return x;
   int r = c.reshape(x, {n, S, n, S, D}, "win_split");  // [nWh, i, nWw, j, D]
   int t = c.transpose(r, {1, 3, 0, 2, 4}, "win_partition");  // [i, j, nWh, nWw, D]
   return c.reshape(t, {S, S, n * n, D}, "windows");
 }
 
-int window_unpartition(Ctx& c, int x, int S) {
-  int G = c.geo.grid, D = c.geo.dim, n = G / S;
+int window_unpartition(Ctx& c, int x, int S, int G) {
+  int D = c.geo.dim, n = G / S;  // G: the (padded) grid
   if (n == 1) return x;
   int r = c.reshape(x, {S, S, n, n, D}, "win_grid");           // [i, j, nWh, nWw, D]
   int t = c.transpose(r, {2, 0, 3, 1, 4}, "win_unpartition");  // [nWh, i, nWw, j, D]
@@ -235,7 +264,8 @@ std::vector<float> rel_table(const std::vector<float>& rel_pos, int S, int hd) {
 //   scores = q4 k4^T -> [B, S(i), S(j), T] (= [B, T, T]; k broadcast over i)
 //   rel_h  = q4 Rh^T -> [B, S(i), S(j), S(kh)]  (Rh [S(i), S(kh), hd] broadcast over B)
 //   rel_w  : see VitOptions::RelW
-// Every RESHAPE sits next to an XNNPACK op (no lone one between built-in ops).
+// With the defaults every RESHAPE sits next to an XNNPACK op (no lone one
+// between built-in ops, which would be a one-node XNNPACK partition).
 int attention_windows(Ctx& c, int block, int x, int S, int nW) {
   auto& L = c.L;
   const Geo& g = c.geo;
@@ -349,7 +379,19 @@ int attention_windows(Ctx& c, int block, int x, int S, int nW) {
   return L.linear(merged, wp, D, bp, Act::none, "proj");
 }
 
-// One block on tokens in the layout the block works in ([nW,S,S,D] or [1,G,G,D]).
+// Attention of a block whose windows need padding: raster [1,G,G,D] in and out
+// (zero PAD to the padded grid, partition, attention, unpartition, SLICE back).
+int padded_window_attention(Ctx& c, int block, int xn) {
+  const Geo& g = c.geo;
+  const int w = g.window_of(block), Gp = g.padded_grid(w), n = Gp / w;
+  int xp = c.L.pad(xn, {{0, 0}, {0, Gp - g.grid}, {0, Gp - g.grid}, {0, 0}}, "win_pad");
+  int a = attention_windows(c, block, window_partition(c, xp, w), w, n * n);
+  a = window_unpartition(c, a, w, Gp);
+  return c.L.slice(a, {0, 0, 0, 0}, {1, g.grid, g.grid, g.dim}, "win_crop");
+}
+
+// One block on tokens in its stream layout (Geo::stream_window): [S,S,nW,D]
+// window-inner, or raster [1,G,G,D].
 int block_body(Ctx& c, int block, int x) {
   auto& L = c.L;
   const Geo& g = c.geo;
@@ -357,11 +399,16 @@ int block_body(Ctx& c, int block, int x) {
   const std::string k = c.blk(block);
   Layers::Scope scope(L, "block" + std::to_string(block));
   const int w = g.window_of(block);
-  const int S = w > 0 ? w : g.grid, nW = (g.grid / S) * (g.grid / S);
 
   auto n1w = c.get(k + "norm1.weight", {D}), n1b = c.get(k + "norm1.bias", {D});
   int xn = L.layer_norm(x, n1w, n1b, 1e-5, "norm1");
-  int a = attention_windows(c, block, xn, S, nW);
+  int a;
+  if (w == 0)
+    a = attention_windows(c, block, xn, g.grid, 1);
+  else if (g.stream_window(block) == w)
+    a = attention_windows(c, block, xn, w, (g.grid / w) * (g.grid / w));
+  else
+    a = padded_window_attention(c, block, xn);
   x = L.add(x, a, Act::none, "residual1");
 
   auto n2w = c.get(k + "norm2.weight", {D}), n2b = c.get(k + "norm2.bias", {D});
@@ -465,18 +512,18 @@ int build_vit_detector(Layers& L, const ckpt::Checkpoint& ck, const std::string&
   int x = patch_embed_impl(c, image_input_tensor);
   x = pos_embed_impl(c, x);
   // The token stream stays in window order across consecutive windowed blocks.
-  int layout_window = 0;  // 0: raster [1,G,G,D]; S: windows [nW,S,S,D]
+  const int G = c.geo.grid;
+  int layout_window = 0;  // 0: raster [1,G,G,D]; S: window-inner [S,S,nW,D]
   for (int b = 0; b < c.geo.depth; ++b) {
-    int w = c.geo.window_of(b);
-    if (w == c.geo.grid) w = 0;  // one window covering the grid is global attention
+    const int w = c.geo.stream_window(b);
     if (w != layout_window) {
-      if (layout_window) x = window_unpartition(c, x, layout_window);
+      if (layout_window) x = window_unpartition(c, x, layout_window, G);
       if (w) x = window_partition(c, x, w);
       layout_window = w;
     }
     x = block_body(c, b, x);
   }
-  if (layout_window) x = window_unpartition(c, x, layout_window);
+  if (layout_window) x = window_unpartition(c, x, layout_window, G);
   x = neck_impl(c, x);
   x = upscaling_impl(c, x);
   return head_impl(c, x);
@@ -549,11 +596,10 @@ int block(Layers& L, const ckpt::Checkpoint& ck, const std::string& prefix, cons
           const VitOptions& opt) {
   Ctx c = make_ctx(L, ck, prefix, card, opt);
   if (index < 0 || index >= c.geo.depth) throw Error("ViT detector: no block " + std::to_string(index));
-  int w = c.geo.window_of(index);
-  if (w == c.geo.grid) w = 0;
+  const int w = c.geo.stream_window(index);
   if (w) x = window_partition(c, x, w);
   x = block_body(c, index, x);
-  if (w) x = window_unpartition(c, x, w);
+  if (w) x = window_unpartition(c, x, w, c.geo.grid);
   return x;
 }
 
@@ -562,10 +608,10 @@ int attention(Layers& L, const ckpt::Checkpoint& ck, const std::string& prefix, 
   Ctx c = make_ctx(L, ck, prefix, card, opt);
   if (index < 0 || index >= c.geo.depth) throw Error("ViT detector: no block " + std::to_string(index));
   const int G = c.geo.grid;
-  int w = c.geo.window_of(index);
-  if (w == G) w = 0;
+  const int w = c.geo.window_of(index);
   if (!w) return attention_windows(c, index, xn, G, 1);
-  const int n = G / w;
+  const int Gp = c.geo.padded_grid(w), n = Gp / w;
+  if (Gp != G) xn = c.L.pad(xn, {{0, 0}, {0, Gp - G}, {0, Gp - G}, {0, 0}}, "win_pad");
   xn = window_partition(c, xn, w);
   int y = attention_windows(c, index, xn, w, n * n);  // [S, S, nW, D]
   return c.transpose(y, {2, 0, 1, 3}, "windows_first");  // [nW, S, S, D], the hook's layout

@@ -9,25 +9,32 @@
 //   -> pixel decoder (bilinear x f [identity for f=1], ReflectionPad(1), conv3x3,
 //      LN2d 1e-6, GELU) -> mean over H,W -> Linear -> logits [1, 1+nbits].
 //
-// Lowering (every op exists in TFLite 2.9 at the version used; ranks <= 5):
-//  - The token stream stays NHWC rank 4. Windowed blocks keep it in "window
-//    order" [nW, S, S, D] (one 4-D TRANSPOSE partitions, one unpartitions, only
-//    at changes between windowed and global blocks); global blocks use [1, G, G, D].
-//  - q, k, v: three FULLY_CONNECTED (XNNPACK); the attention scale is folded into
-//    the k weights (exact when head_dim is a power of 4, e.g. 16 and 64: the scale is
-//    a power of two). Heads: one 4-D TRANSPOSE each for q, k, v and the output.
-//  - scores and attn@v: BATCH_MATMUL (the 2.9 XNNPACK delegate takes neither
-//    BATCH_MATMUL nor FULLY_CONNECTED with run-time weights; both lowerings were
-//    measured, see VitOptions and the report in detector_vit.cc).
-//  - relative positions: the tables Rh[i,k] = rel_pos_h[i-k+S-1] (same for w) are
-//    gathered at conversion time into constants; rel_h is one BATCH_MATMUL of q
-//    (rows grouped by query row i) with Rh broadcast over (window, head); rel_w is
-//    one FULLY_CONNECTED of q (rows = (window, head, i), columns = (j, c)) with a
-//    block-diagonal constant (block j = Rw[j]) or, optionally, a BATCH_MATMUL on a
-//    spatially transposed q. Both are added to the scores by broadcasting ADDs.
-//  - softmax over the last axis (SOFTMAX, XNNPACK). No GATHER_ND, no run-time gather.
-//  - LayerNorm, GELU, convolutions, reflection pad, mean: the shared lowerings of
-//    videoseal/layers.h.
+// Lowering (every op exists in TFLite 2.9 at the version used; every tensor has
+// rank <= 5, every BATCH_MATMUL operand rank <= 4 (2.9's limit)):
+//  - The token stream is NHWC rank 4. Windowed blocks keep it "window-inner":
+//    [S, S, nW, D] (token (i, j) of window w at [i, j, w]); a 5-D TRANSPOSE
+//    partitions before a run of windowed blocks and one unpartitions before a
+//    global block (8 in the 0.0 detector). Global blocks use [1, G, G, D].
+//  - q, k, v: three FULLY_CONNECTED (XNNPACK). The attention scale is folded into
+//    the k weights ((q*s) k^T = q (s k)^T; exact for head_dim 16 and 64, where s
+//    is a power of two). Heads: one TRANSPOSE each for q, k, v and one for the
+//    output, moving (window, head) to the front as the matmul batch B = nW*nh.
+//  - q k^T and attn v: BATCH_MATMUL. The 2.9 XNNPACK delegate takes neither
+//    BATCH_MATMUL nor FULLY_CONNECTED with run-time weights, so both forms run on
+//    the built-in kernels; FULLY_CONNECTED (one per window and head, with SPLIT and
+//    CONCATENATION around) measured no faster and has twice the ops (VitOptions).
+//  - Decomposed relative positions: the tables Rh[i,k] = rel_pos_h[i-k+S-1] and
+//    Rw[j,k] = rel_pos_w[j-k+S-1] are gathered at conversion time into constants.
+//    rel_h = q Rh^T as one BATCH_MATMUL batched over the query row i (Rh broadcast
+//    over window and head); rel_w = one FULLY_CONNECTED (XNNPACK) of q rows
+//    (window, head, i) x columns (j, c) with a block-diagonal constant (block j =
+//    Rw[j]^T) -- or, optionally, a BATCH_MATMUL on a spatially transposed q
+//    (two more TRANSPOSEs). Both are added to the scores by broadcasting ADDs in
+//    PyTorch's order, then SOFTMAX over the last axis (keys; XNNPACK).
+//  - No GATHER_ND, no run-time gather, no TRANSPOSE outside attention (none on the
+//    convolution path: patch embed, neck, pixel decoder).
+//  - LayerNorm, GELU, convolutions, reflection pad, bilinear resize, mean: the
+//    shared lowerings of videoseal/layers.h (their Lowering decides the forms).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -47,7 +54,7 @@ struct VitOptions {
   // run-time weights per (window, head) (SPLIT + CONCATENATION around them).
   enum class AttnMatmul { batch_matmul, fully_connected } attn_matmul = AttnMatmul::batch_matmul;
   // How the width term of the decomposed relative positions is computed.
-  enum class RelW { fc_block_diagonal, bmm_transposed } rel_w = RelW::bmm_transposed;
+  enum class RelW { fc_block_diagonal, bmm_transposed } rel_w = RelW::fc_block_diagonal;
   // q k^T as one product per (window, head) on q viewed as [T, hd] rows (costs a
   // RESHAPE between built-in ops), or per (window, head, query row i) on the
   // [S, S] query grid with k broadcast over i (no reshape, smaller products).

@@ -214,8 +214,9 @@ void expect_graph_rules(const std::vector<uint8_t>& bytes, std::vector<int> keys
       EXPECT_LE(g.tensor(g.op(o).inputs[0]).shape.size(), 5u);
       EXPECT_EQ(g.op_version(o), g.tensor(g.op(o).inputs[0]).shape.size() > 4 ? 4 : 1);
     }
-    if (code == tfl::BuiltinOperator_BATCH_MATMUL)
+    if (code == tfl::BuiltinOperator_BATCH_MATMUL) {
       for (int i : g.op(o).inputs) EXPECT_LE(g.tensor(i).shape.size(), 4u);  // 2.9's BATCH_MATMUL limit
+    }
     if (code == tfl::BuiltinOperator_SOFTMAX) {
       // over the keys of a window (8x8 tokens) or of the whole grid (16x16): the last axis
       auto s = g.tensor(g.op(o).inputs[0]).shape;
@@ -319,7 +320,7 @@ TEST(VitDetector, ClearErrors) {
   }
   // unsupported geometry
   Card c3 = card();
-  c3.vit.window_size = 5;
+  c3.vit.num_heads = 3;  // 32 channels do not split into 3 heads
   graph::Graph g3;
   int x3 = g3.add_tensor("image", tfl::TensorType_FLOAT32, {1, 256, 256, 3});
   EXPECT_THROW(build_vit_detector(g3, checkpoint(), "detector.", c3, x3), Error);
@@ -466,18 +467,23 @@ struct RefVit {
       const std::string k = "image_encoder.blocks." + std::to_string(b) + ".";
       bool global = std::find(v.global_attn_indexes.begin(), v.global_attn_indexes.end(), b) !=
                     v.global_attn_indexes.end();
-      const int S = global || v.window_size == 0 ? G : v.window_size, n = G / S;
+      const int S = global || v.window_size == 0 ? G : v.window_size;
+      const int Gp = (G + S - 1) / S * S, n = Gp / S;  // torch pads the grid with zeros (after norm1)
       V h = x;
       layer_norm(h, D, get(k + "norm1.weight"), get(k + "norm1.bias"), 1e-5);
-      V qkv = linear(h, D, get(k + "attn.qkv.weight"), v.qkv_bias ? get(k + "attn.qkv.bias") : V{}, 3 * D);
+      V hp(static_cast<size_t>(Gp) * Gp * D, 0.0);
+      for (int yy = 0; yy < G; ++yy)
+        for (int xx = 0; xx < G; ++xx)
+          for (int t = 0; t < D; ++t) hp[(static_cast<size_t>(yy) * Gp + xx) * D + t] = h[(static_cast<size_t>(yy) * G + xx) * D + t];
+      V qkv = linear(hp, D, get(k + "attn.qkv.weight"), v.qkv_bias ? get(k + "attn.qkv.bias") : V{}, 3 * D);
       V rph, rpw;
       if (v.use_rel_pos) rph = get(k + "attn.rel_pos_h"), rpw = get(k + "attn.rel_pos_w");
-      V att(static_cast<size_t>(G) * G * D);
+      V attp(static_cast<size_t>(Gp) * Gp * D);
       const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
       for (int wy = 0; wy < n; ++wy)
         for (int wx = 0; wx < n; ++wx)
           for (int hh = 0; hh < nh; ++hh) {
-            auto tok = [&](int i, int j) { return static_cast<size_t>((wy * S + i) * G + wx * S + j); };
+            auto tok = [&](int i, int j) { return static_cast<size_t>((wy * S + i) * Gp + wx * S + j); };
             for (int qi = 0; qi < S; ++qi)
               for (int qj = 0; qj < S; ++qj) {
                 const double* q = &qkv[tok(qi, qj) * 3 * D + hh * hd];
@@ -502,10 +508,14 @@ struct RefVit {
                   double a = 0;
                   for (int kt = 0; kt < S * S; ++kt)
                     a += logits[kt] / sum * qkv[tok(kt / S, kt % S) * 3 * D + 2 * D + hh * hd + t];
-                  att[tok(qi, qj) * D + hh * hd + t] = a;
+                  attp[tok(qi, qj) * D + hh * hd + t] = a;
                 }
               }
           }
+      V att(static_cast<size_t>(G) * G * D);
+      for (int yy = 0; yy < G; ++yy)
+        for (int xx = 0; xx < G; ++xx)
+          for (int t = 0; t < D; ++t) att[(static_cast<size_t>(yy) * G + xx) * D + t] = attp[(static_cast<size_t>(yy) * Gp + xx) * D + t];
       att = linear(att, D, get(k + "attn.proj.weight"), get(k + "attn.proj.bias"), D);
       for (size_t i = 0; i < x.size(); ++i) x[i] += att[i];
       h = x;
@@ -580,6 +590,8 @@ TEST(VitDetector, OtherGeometriesAgainstAFloat64Reference) {
       {"dim 24, 3 heads (hd 8), window 4, global [2], no qkv bias", 24, 3, 3, 4, 16, {2}, {1}, true, false, 2.0},
       {"dim 16, 1 head, all global, no rel-pos, upscale x2", 16, 1, 2, 0, 16, {}, {2}, false, true, 4.0},
       {"dim 16, 2 heads, window 16 (= grid), upscale [1, 2]", 16, 2, 2, 16, 16, {}, {1, 2}, true, true, 1.5},
+      {"dim 16, 2 heads, window 5 (padded to 20), global [1]", 16, 2, 3, 5, 16, {1}, {1}, true, true, 4.0},
+      {"dim 16, 4 heads (hd 4), window 24 (> grid, padded)", 16, 4, 1, 24, 16, {}, {1}, true, true, 4.0},
   };
   std::vector<float> img(256 * 256 * 3);
   Rng r(11);
