@@ -5,6 +5,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -60,8 +61,21 @@ bool uses_jnd(const vs::Card& card) { return card.attenuation == "jnd_1_1"; }
 
 }  // namespace
 
-EmbedOutput embed_image(const EmbedderModel& model, const float* chw, int h, int w, const Message& message,
-                        const EmbedOptions& opt, Timings* timings) {
+namespace {
+
+// Uninitialised float storage for full-resolution scratch planes: a
+// std::vector would zero-fill (and page-fault) 8-24 MB per plane at 1080p on
+// one thread; here the first touch happens inside the threaded kernels.
+struct Plane {
+  std::unique_ptr<float[]> p;
+  explicit Plane(size_t n = 0) : p(n ? new float[n] : nullptr) {}
+  float* data() { return p.get(); }
+};
+
+// The whole embed; `out` (3 x h x w) may alias `chw` (in-place). `preds_out`
+// receives preds_w when non-null.
+void embed_core(const EmbedderModel& model, const float* chw, int h, int w, const Message& message,
+                const EmbedOptions& opt, float* out, std::vector<float>* preds_out, Timings* timings) {
   check_image_size(h, w, "embed");
   check(message.nbits() == model.nbits(), "message has " + std::to_string(message.nbits()) +
                                               " bits but the model embeds " + std::to_string(model.nbits()));
@@ -103,37 +117,47 @@ EmbedOutput embed_image(const EmbedderModel& model, const float* chw, int h, int
     multiply_by_map(r_s.data(), C, hmap_s.data(), ns);
     t.jnd += sw.lap();
   }
-  std::vector<float> preds;
-  if (same_size) {
-    preds = std::move(r_s);
-  } else {
-    preds.resize(static_cast<size_t>(C * n));
-    vm::resize_bilinear_aa(r_s.data(), C, S, S, h, w, preds.data(), true);
-    std::vector<float>().swap(r_s);
+  Plane preds_plane;
+  float* preds = r_s.data();
+  if (!same_size) {
+    preds_plane = Plane(static_cast<size_t>(C * n));
+    preds = preds_plane.data();
+    vm::resize_bilinear_aa(r_s.data(), C, S, S, h, w, preds, true);
   }
   t.resize += sw.lap();
   if (jnd && !opt.lowres_attenuation) {
-    std::vector<float> hmap(static_cast<size_t>(n));
+    Plane hmap(static_cast<size_t>(n));
     vm::jnd_heatmap(chw, h, w, hmap.data());
-    multiply_by_map(preds.data(), C, hmap.data(), n);
+    multiply_by_map(preds, C, hmap.data(), n);
     t.jnd += sw.lap();
   }
 
-  // 4. blend.
+  // 4. blend (in place when out == chw).
+  const float scaling_w = static_cast<float>(card.scaling_w * opt.strength);
+  const float scaling_i = static_cast<float>(card.scaling_i);
+  vm::blend_additive(chw, 3, h, w, preds, C, scaling_i, scaling_w, out, true);
+  t.blend += sw.lap();
+  if (preds_out) preds_out->assign(preds, preds + C * n);
+  if (timings) *timings += t;
+}
+
+}  // namespace
+
+EmbedOutput embed_image(const EmbedderModel& model, const float* chw, int h, int w, const Message& message,
+                        const EmbedOptions& opt, Timings* timings) {
+  check_image_size(h, w, "embed");
   EmbedOutput out;
   out.height = h;
   out.width = w;
-  out.image.resize(static_cast<size_t>(3 * n));
-  const float scaling_w = static_cast<float>(card.scaling_w * opt.strength);
-  const float scaling_i = static_cast<float>(card.scaling_i);
-  vm::blend_additive(chw, 3, h, w, preds.data(), C, scaling_i, scaling_w, out.image.data(), true);
-  if (opt.keep_preds) {
-    out.preds_channels = C;
-    out.preds = std::move(preds);
-  }
-  t.blend += sw.lap();
-  if (timings) *timings += t;
+  out.image.resize(static_cast<size_t>(3) * h * w);
+  embed_core(model, chw, h, w, message, opt, out.image.data(), opt.keep_preds ? &out.preds : nullptr, timings);
+  if (opt.keep_preds) out.preds_channels = model.residual_channels();
   return out;
+}
+
+void embed_image_inplace(const EmbedderModel& model, float* chw, int h, int w, const Message& message,
+                         const EmbedOptions& opt, Timings* timings) {
+  embed_core(model, chw, h, w, message, opt, chw, nullptr, timings);
 }
 
 Detection interpret_logits(std::vector<float> logits) {
@@ -176,28 +200,51 @@ Verification verify(const Message& decoded, const Message& expected) {
   return v;
 }
 
-double psnr(const float* a, const float* b, size_t n, int bits) {
-  if (n == 0) return std::numeric_limits<double>::infinity();
+namespace {
+
+// Sum of squared differences a[ia(i, c)] - round(b[ib(i, c)]) over pixels i and channels c, threaded.
+template <class IndexA, class IndexB>
+double sse_of(const float* a, const float* b, int64_t pixels, int channels, int bits, IndexA ia, IndexB ib) {
   const double peak = bits == 16 ? 65535.0 : 255.0;
   std::mutex mu;
   double sse = 0;
-  vm::parallel_for(static_cast<int64_t>(n), 1 << 18, [&](int64_t s, int64_t e) {
+  vm::parallel_for(pixels, 1 << 16, [&](int64_t s, int64_t e) {
     double acc = 0;
-    for (int64_t i = s; i < e; ++i) {
-      double y = b[i];
-      if (bits > 0) {
-        double c = std::min(1.0, std::max(0.0, std::isnan(y) ? 0.0 : y));
-        y = std::nearbyint(c * peak) / peak;
+    for (int c = 0; c < channels; ++c)
+      for (int64_t i = s; i < e; ++i) {
+        double y = b[ib(i, c)];
+        if (bits > 0) {
+          double cl = std::min(1.0, std::max(0.0, std::isnan(y) ? 0.0 : y));
+          y = std::nearbyint(cl * peak) / peak;
+        }
+        double d = static_cast<double>(a[ia(i, c)]) - y;
+        acc += d * d;
       }
-      double d = static_cast<double>(a[i]) - y;
-      acc += d * d;
-    }
     std::lock_guard<std::mutex> lock(mu);
     sse += acc;
   });
-  double mse = sse / static_cast<double>(n);
+  return sse;
+}
+
+double psnr_from_sse(double sse, double count) {
+  if (count <= 0) return std::numeric_limits<double>::infinity();
+  double mse = sse / count;
   if (mse <= 0) return std::numeric_limits<double>::infinity();
   return 10.0 * std::log10(1.0 / mse);
+}
+
+}  // namespace
+
+double psnr(const float* a, const float* b, size_t n, int bits) {
+  auto flat = [](int64_t i, int) { return i; };
+  return psnr_from_sse(sse_of(a, b, static_cast<int64_t>(n), 1, bits, flat, flat), static_cast<double>(n));
+}
+
+double psnr_hwc_chw(const float* input_hwc, const float* output_chw, int h, int w, int bits) {
+  const int64_t n = int64_t{h} * w;
+  auto hwc = [](int64_t i, int c) { return i * 3 + c; };
+  auto chw = [n](int64_t i, int c) { return c * n + i; };
+  return psnr_from_sse(sse_of(input_hwc, output_chw, n, 3, bits, hwc, chw), 3.0 * static_cast<double>(n));
 }
 
 // ---------------------------------------------------------------- files
@@ -251,25 +298,23 @@ EmbedFileResult embed_file(const EmbedderModel& model, const fs::path& input, co
   check_image_size(img.height, img.width, input.string());
   const int h = img.height, w = img.width;
   const size_t n = img.pixels();
-  std::vector<float> chw(3 * n);
+  Plane chw(3 * n);
   vm::hwc_to_chw(img.rgb.data(), h, w, 3, chw.data());
   r.timings.decode += sw.lap();
 
   EmbedOptions eo = opt.embed;
   eo.keep_preds = false;
-  EmbedOutput out = embed_image(model, chw.data(), h, w, message, eo, &r.timings);
+  embed_image_inplace(model, chw.data(), h, w, message, eo, &r.timings);  // chw now holds the result
   sw.lap();
 
   // Encode: back to HWC, same metadata / alpha / depth.
   const bool npy_out = is_npy_path(output);
   const bool jpeg_out = !npy_out && (is_jpeg_path(output) || (opt.jpeg_quality >= 0 && output.extension() != ".png"));
   const int out_bits = npy_out ? 0 : (jpeg_out ? 8 : (img.bit_depth == 16 ? 16 : 8));
-  r.psnr = psnr(chw.data(), out.image.data(), out.image.size(), out_bits);
-  std::vector<float>().swap(chw);
-  if (opt.dump_float)
-    npy_save(*opt.dump_float, npy_from_floats({1, 3, h, w}, out.image.data()));
-  vm::chw_to_hwc(out.image.data(), 3, h, w, img.rgb.data());
-  std::vector<float>().swap(out.image);
+  r.psnr = psnr_hwc_chw(img.rgb.data(), chw.data(), h, w, out_bits);
+  if (opt.dump_float) npy_save(*opt.dump_float, npy_from_floats({1, 3, h, w}, chw.data()));
+  vm::chw_to_hwc(chw.data(), 3, h, w, img.rgb.data());
+  chw = Plane();
   if (img.gray) {
     // A gray source stays gray only if the watermark kept R == G == B (Y-channel models do).
     const float* p = img.rgb.data();
@@ -291,7 +336,7 @@ DetectFileResult detect_file(const DetectorModel& model, const fs::path& input) 
   r.width = img.width;
   r.height = img.height;
   check_image_size(img.height, img.width, input.string());
-  std::vector<float> chw(3 * img.pixels());
+  Plane chw(3 * img.pixels());
   vm::hwc_to_chw(img.rgb.data(), img.height, img.width, 3, chw.data());
   std::vector<float>().swap(img.rgb);
   r.timings.decode += sw.lap();

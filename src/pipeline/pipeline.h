@@ -64,6 +64,11 @@ struct EmbedOutput {
 EmbedOutput embed_image(const EmbedderModel& model, const float* chw, int h, int w, const Message& message,
                         const EmbedOptions& opt = {}, Timings* timings = nullptr);
 
+// The same, overwriting `chw` with the result (no output allocation; for
+// large images and batches).
+void embed_image_inplace(const EmbedderModel& model, float* chw, int h, int w, const Message& message,
+                         const EmbedOptions& opt = {}, Timings* timings = nullptr);
+
 struct Detection {
   std::vector<float> logits;  // 1 + nbits; [0] detection logit, [1+k] bit k
   Message message;            // bit k = logits[1+k] > 0
@@ -85,6 +90,8 @@ Verification verify(const Message& decoded, const Message& expected);
 // PSNR in dB (peak 1.0) between two 3 x H x W float images, after rounding
 // `b` to `bits` (8 or 16; 0 = no rounding). +inf when identical.
 double psnr(const float* a, const float* b, size_t n, int bits = 0);
+// The same between an interleaved input (h x w x 3) and a planar output (3 x h x w).
+double psnr_hwc_chw(const float* input_hwc, const float* output_chw, int h, int w, int bits = 0);
 
 // ---------------------------------------------------------------- files
 
