@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/fs.h"
+#include "spread_spectrum/ss_convert.h"
 #include "videoseal/card.h"
 #include "videoseal/convert.h"
 
@@ -56,13 +57,35 @@ vs::Lowering parse_lowering(const Args& a) {
   return l;
 }
 
+// The built-in classical default: no checkpoint, deterministic graphs.
+int write_sealite_ss(const Args& a) {
+  if (!a.positionals().empty() || a.flag_set("random-init"))
+    throw Error("convert: --card sealite-ss is built without a checkpoint (drop CHECKPOINT / --random-init)");
+  const fs::path outdir = a.get("output");
+  std::fprintf(stderr, "card sealite-ss: classical informed spread-spectrum watermark (not VideoSeal), 64 bits\n");
+  ss::write_models(outdir);
+  const fs::path files[2] = {outdir / "embedder.tflite", outdir / "detector.tflite"};
+  if (a.flag_set("json")) {
+    nlohmann::json j;
+    j["card"] = ss::card().to_json();
+    j["models"] = nlohmann::json::array();
+    for (const auto& f : files) j["models"].push_back({{"path", f.string()}, {"bytes", fs::file_size(f)}});
+    std::string s = j.dump(2) + "\n";
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    return 0;
+  }
+  for (const auto& f : files) std::printf("%s (%ju bytes)\n", f.string().c_str(), static_cast<uintmax_t>(fs::file_size(f)));
+  return 0;
+}
+
 int run(const std::vector<std::string>& argv) {
   Args a("convert",
          "build TensorFlow Lite models (embedder.tflite, detector.tflite) natively from a VideoSeal checkpoint");
   a.positional("CHECKPOINT", "the PyTorch checkpoint (.pth from torch.save, or .safetensors); omit with --random-init",
                false)
       .option("card", "NAME|FILE", "built-in card (videoseal_0.0, videoseal_1.0, pixelseal, chunkyseal) or a card .yaml "
-              "in VideoSeal's format", std::nullopt, 'c')
+              "in VideoSeal's format; `sealite-ss` builds the classical built-in default (no checkpoint)", std::nullopt,
+              'c')
       .option("output", "OUTDIR", "directory for embedder.tflite / detector.tflite (created if needed)", std::nullopt, 'o')
       .option("only", "embedder|detector", "convert only one of the two models")
       .flag("random-init", "no checkpoint: full-size models with deterministic random weights (benchmarks, demos)")
@@ -90,11 +113,14 @@ int run(const std::vector<std::string>& argv) {
       .example("sealite convert y_256b_img.pth --card videoseal_1.0 -o models/", "VideoSeal 1.0")
       .example("sealite convert ckpt.pth --card my_card.yaml -o out/ --only detector", "a card file, detector only")
       .example("sealite convert --card pixelseal --random-init --seed 1 -o bench/", "full-size random weights")
+      .example("sealite convert --card sealite-ss -o models/default", "the classical built-in default (what embed / "
+               "detect use on first run when the default model location is empty)")
       .example("sealite convert ckpt.pth -c videoseal_0.0 -o out/ --json --delegation", "summary as JSON, with what "
                "XNNPACK takes");
   if (!a.parse(argv)) return 0;
   if (!a.has("card")) throw Error("convert: --card is required (a built-in name or a card .yaml)");
   if (!a.has("output")) throw Error("convert: -o OUTDIR is required");
+  if (a.get("card") == ss::kCardName) return write_sealite_ss(a);
   const bool random = a.flag_set("random-init");
   if (random && !a.positionals().empty()) throw Error("convert: give either a CHECKPOINT or --random-init, not both");
   if (!random && a.positionals().empty()) throw Error("convert: CHECKPOINT is required (or --random-init)");

@@ -47,10 +47,17 @@ int run(const std::vector<std::string>& argv) {
       .note("Math (Meta's Videoseal.detect for one image): x = u8/255 resized to 256x256 (antialiased bilinear, "
             "PyTorch's kernel), detector -> 1+nbits logits; bit k = logit[1+k] > 0 (strict); detected = "
             "logit[0] > 0.\n"
-            "JSON keys: input, width, height, logits (index 0 = detection logit), detection_logit, detected, nbits, "
-            "bits, hex, [text], timings; with --expect also expected, matching_bits, bit_accuracy, p_value.\n"
+            "The built-in sealite-ss default has a calibrated detection statistic: it prints \"no watermark\" with "
+            "the p-value of that (JSON p_value_unmarked) and no message unless the watermark is detected (or "
+            "--verbose).\n"
+            "JSON keys: input, width, height, logits (index 0 = detection logit), detection_logit, detected, "
+            "[p_value_unmarked], nbits, bits, hex, [text], timings; with --expect also expected, matching_bits, "
+            "bit_accuracy, p_value (of that many matching bits by chance).\n"
             "Exit codes: 0 every input decoded (whether or not a watermark was found); 1 some inputs of a batch "
-            "failed; 2 bad usage or model, or the single input failed.")
+            "failed; 2 bad usage or model, or the single input failed.\n"
+            "Videos (.mp4 .mkv .mov .webm .avi ... or a .npy frame stack): per-frame logits and the message "
+            "aggregated over frames; `sealite detect IN.mp4 --help` lists the video options. Variable frame rate "
+            "video is refused.")
       .example("sealite detect photo_wm.png --model models/vs10", "decoded message and detection logit")
       .example("sealite detect wm/*.png --expect text:hello --json", "bit accuracy and p-value, JSON array");
   if (!a.parse(argv)) return 0;
@@ -90,11 +97,19 @@ int run(const std::vector<std::string>& argv) {
           return;
         }
         const pl::Detection& d = r.detection;
-        std::printf("%s: %s (detection logit %.4f)\n", r.input.c_str(), d.detected ? "detected" : "not detected",
-                    d.detection_logit());
-        std::printf("  message %s", pl::message_spec(d.message).c_str());
-        if (auto t = d.message.to_text()) std::printf("  text \"%s\"", t->c_str());
-        std::printf("\n  bits    %s\n", d.message.to_bits().c_str());
+        if (d.p_value_unmarked) {
+          // A detector with a calibrated statistic: an unmarked image reports no message at all.
+          std::printf("%s: %s (detection logit %.4f, p-value of no watermark %.3g)\n", r.input.c_str(),
+                      d.detected ? "watermark detected" : "no watermark", d.detection_logit(), *d.p_value_unmarked);
+        } else {
+          std::printf("%s: %s (detection logit %.4f)\n", r.input.c_str(), d.detected ? "detected" : "not detected",
+                      d.detection_logit());
+        }
+        if (d.detected || !d.p_value_unmarked || verbose) {
+          std::printf("  message %s%s", pl::message_spec(d.message).c_str(), d.detected ? "" : " (not detected)");
+          if (auto t = d.message.to_text()) std::printf("  text \"%s\"", t->c_str());
+          std::printf("\n  bits    %s\n", d.message.to_bits().c_str());
+        }
         if (expected) {
           pl::Verification v = pl::verify(d.message, *expected);
           std::printf("  expect  %s: %d/%d bits match, bit accuracy %.4f, p-value %.3g\n",

@@ -49,6 +49,9 @@ int run(const std::vector<std::string>& argv) {
       .flag("lowres-attenuation", "compute the JND attenuation on the 256x256 model input and resize the attenuated "
             "residual (Meta's scripts) instead of on the full-resolution image (default, Meta's library default)")
       .option("strength", "S", "multiplies the card's scaling_w (1 = the model's own strength)", "1")
+      .option("min-psnr", "DB", "PSNR floor of the full-resolution result (before rounding): the attenuated residual "
+              "is scaled down when it would go below; 0 = off; default: the card's min_psnr (42.5 for the built-in "
+              "sealite-ss default, none for VideoSeal cards)")
       .option("quality", "Q", "write JPEG with quality Q (0..100) instead of PNG")
       .option("dump-float", "FILE.npy", "also write the float result before rounding: float32 1x3xHxW (NCHW, RGB, "
               "[0,1], the layout of the reference fixtures); one input only")
@@ -73,7 +76,10 @@ int run(const std::vector<std::string>& argv) {
             "Safety: outputs are written atomically (temporary file + rename); an output that names an input is "
             "refused. One failing input does not stop the others.\n"
             "Exit codes: 0 all written; 1 some inputs of a batch failed; 2 bad usage, model or message, or the "
-            "single input failed.")
+            "single input failed.\n"
+            "Videos (.mp4 .mkv .mov .webm .avi ... or a .npy frame stack) are watermarked with VideoSeal's key-frame "
+            "rule, streaming; `sealite embed IN.mp4 --help` lists the video options. Frame rate, timestamps, "
+            "rotation and audio are kept; variable frame rate input is refused.")
       .example("sealite embed photo.jpg -o photo_wm.png --model models/vs10 --message text:hello",
                "one image, message from text")
       .example("sealite embed *.png --output-dir wm/ --message hex:0123456789abcdef01234567 --json",
@@ -98,6 +104,11 @@ int run(const std::vector<std::string>& argv) {
   fo.embed.strength = a.get_double("strength");
   if (!std::isfinite(fo.embed.strength) || fo.embed.strength < 0 || fo.embed.strength > 100)
     throw Error("embed: --strength must be a number in 0..100");
+  if (a.has("min-psnr")) {
+    fo.embed.min_psnr = a.get_double("min-psnr");
+    if (!std::isfinite(fo.embed.min_psnr) || fo.embed.min_psnr < 0 || fo.embed.min_psnr > 200)
+      throw Error("embed: --min-psnr must be a number in 0..200");
+  }
   if (a.has("quality")) fo.jpeg_quality = positive_int(a, "quality", 0, 100);
   if (a.has("dump-float")) fo.dump_float = fs::path(a.get("dump-float"));
   const int threads = positive_int(a, "threads", 1, 256);

@@ -165,8 +165,14 @@ struct FirstError {
 class Progress {
  public:
   Progress(bool enabled, int64_t total) : on_(enabled), total_(total), t0_(std::chrono::steady_clock::now()) {}
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+  // A run that fails after drawing the bar ends its line, so that the error
+  // message gets a line of its own.
+  ~Progress() { done(); }
   void update(int64_t done) {
     if (!on_) return;
+    drawn_ = true;
     auto now = std::chrono::steady_clock::now();
     if (done != total_ && now - last_ < std::chrono::milliseconds(200)) return;
     last_ = now;
@@ -186,11 +192,12 @@ class Progress {
     std::fflush(stderr);
   }
   void done() {
-    if (on_) std::fprintf(stderr, "\n");
+    if (on_ && drawn_) std::fprintf(stderr, "\n");
+    drawn_ = false;
   }
 
  private:
-  bool on_;
+  bool on_, drawn_ = false;
   int64_t total_;
   std::chrono::steady_clock::time_point t0_, last_{};
 };
@@ -276,7 +283,11 @@ int embed_video_main(const std::vector<std::string>& argv) {
             "(alternate) or blended linearly towards the next key frame (interpolate); JND per frame; "
             "clamp(scaling_i*x + scaling_w*residual, 0, 1) per frame. Frame rate, timestamps, rotation and frame "
             "count are kept; audio and other streams are copied without re-encoding. The output is written to a "
-            "temporary file and renamed at the end.")
+            "temporary file and renamed at the end.\n"
+            "Frames are watermarked in their stored orientation (as the reference, which does not autorotate); the "
+            "rotation (display matrix or `rotate` tag) is carried over to the output. Variable frame rate input is "
+            "refused (frame gaps that differ by more than timestamp rounding): convert it to a constant rate first, "
+            "e.g. ffmpeg -i IN -fps_mode cfr OUT.")
       .example("sealite embed in.mp4 -o out.mp4 --model models/vs10 --message text:hi", "H.264 output")
       .example("sealite embed in.mkv -o out.mkv --codec ffv1 --dump-float out.npy", "lossless, float frames too");
   if (!a.parse(argv)) return 0;
@@ -362,7 +373,6 @@ int embed_video_main(const std::vector<std::string>& argv) {
   struct InFrame {
     pl::FrameF f;
     int64_t pts;
-    std::vector<uint8_t> u8;  // for PSNR
   };
   struct OutFrame {
     media::VideoFrame v;
@@ -380,8 +390,7 @@ int embed_video_main(const std::vector<std::string>& argv) {
         InFrame x;
         x.f.resize(static_cast<size_t>(3) * h * w);
         vm::u8_hwc_to_float_chw(vf.rgb.data(), h, w, 3, x.f.data());
-        x.pts = vf.pts;
-        x.u8 = std::move(vf.rgb);
+        x.pts = vf.pts;  // (vf.rgb's buffer is reused for the next frame)
         if (!qin.push(std::move(x))) break;
       }
     } catch (...) {
@@ -426,7 +435,6 @@ int embed_video_main(const std::vector<std::string>& argv) {
     };
     while (auto x = qin.pop()) {
       pl::FrameF f = x->f;
-      x->u8.clear();
       waiting.push_back(std::move(*x));
       emb.push(std::move(f), ready);
       ship();
@@ -457,6 +465,7 @@ int embed_video_main(const std::vector<std::string>& argv) {
   j["step_size"] = emb.step();
   j["video_mode"] = pl::video_mode_name(emb.mode());
   j["audio_streams_copied"] = info.audio_streams;
+  j["rotation"] = info.rotation;
   j["psnr"] = mse > 0 ? nlohmann::json(10.0 * std::log10(1.0 / mse)) : nlohmann::json(nullptr);
   j["seconds"] = secs;
   j["frames_per_second"] = secs > 0 ? out_index / secs : 0.0;
@@ -490,6 +499,8 @@ int detect_video_main(const std::vector<std::string>& argv) {
             "Videoseal.extract_message: the bit logits of each frame resized WITHOUT antialias, aggregated over "
             "frames (avg: mean; squared_avg: mean of b*|b|; l1norm_avg / l2norm_avg: mean of b weighted by the "
             "frame's L1 / L2 norm), bit = aggregate > 0.\n"
+            "Frames are read in their stored orientation (rotation metadata is not applied, as in the reference). "
+            "Variable frame rate video is refused, as by embed.\n"
             "JSON keys: input, frames (per frame: index, logits), frame_count, aggregation, aggregated_logits, "
             "bits, hex, detection_logit (mean), detected; with --expect: expected, matching_bits, bit_accuracy, p_value.");
   if (!a.parse(argv)) return 0;
@@ -536,7 +547,9 @@ int detect_video_main(const std::vector<std::string>& argv) {
     for (int i = 0; i < s.t; ++i) handle(i, s.frames[i].data());
     seen = s.t;
   } else {
-    media::VideoReader reader(in);
+    media::VideoReadOptions ropt;
+    ropt.keep_other_streams = false;  // no writer: audio packets would pile up for the whole file
+    media::VideoReader reader(in, ropt);
     width = reader.info().width;
     height = reader.info().height;
     pl::check_image_size(height, width, in.string());

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -34,9 +37,48 @@ std::string av_err(int e) {
   return buf;
 }
 
+// FFmpeg's own log lines would break sealite's one-line errors: they are not
+// printed; the last error-level line is kept and added to sealite's message
+// when opening a file fails.
+std::mutex log_mu;
+std::string last_log;
+
+void log_callback(void* avcl, int level, const char* fmt, va_list vl) {
+  if (level > AV_LOG_ERROR) return;
+  char line[512];
+  int print_prefix = 0;  // without the "[component @ 0x...]" prefix
+  av_log_format_line2(avcl, level, fmt, vl, line, sizeof line, &print_prefix);
+  std::string s(line);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  if (s.empty()) return;
+  std::lock_guard<std::mutex> lock(log_mu);
+  last_log = std::move(s);
+}
+
 void quiet_ffmpeg() {
   static std::once_flag once;
-  std::call_once(once, [] { av_log_set_level(AV_LOG_ERROR); });
+  std::call_once(once, [] {
+    av_log_set_level(AV_LOG_ERROR);
+    av_log_set_callback(log_callback);
+  });
+}
+
+// The last error FFmpeg logged (cleared), as " (...)"-ready text; "" when none.
+std::string take_ffmpeg_log() {
+  std::lock_guard<std::mutex> lock(log_mu);
+  std::string s = std::move(last_log);
+  last_log.clear();
+  return s;
+}
+
+// "<av error>" or "<av error>: <what FFmpeg logged>".
+std::string av_err_logged(int e) {
+  std::string s = av_err(e);
+  const std::string log = take_ffmpeg_log();
+  if (!log.empty() && log != s) s += ": " + log;
+  return s;
 }
 
 std::string lower_ext(const fs::path& p) {
@@ -92,6 +134,10 @@ struct VideoReader::Impl {
   int64_t frames = 0;
   int64_t last_pts = AV_NOPTS_VALUE;
   int64_t frame_step = 1;  // pts units per frame (for frames without timestamps)
+  VideoReadOptions opt;
+  // Gaps between consecutive frames seen so far (time-base ticks) and where.
+  bool have_gap = false;
+  int64_t gap_min = 0, gap_max = 0, gap_min_at = 0, gap_max_at = 0;
   std::mutex mu;
   std::deque<PacketPtr> copied;  // packets of the other streams, in file order
   std::vector<bool> keep_stream;
@@ -106,6 +152,51 @@ struct VideoReader::Impl {
 
   std::string what() const { return path.string(); }
 
+  std::string ms(int64_t ticks) const {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.4g ms", 1000.0 * static_cast<double>(ticks) * info.tb_num / info.tb_den);
+    return b;
+  }
+
+  // Constant frame rate: the gaps between consecutive frames (presentation
+  // order) all equal up to rounding to the time base, and to 1 ms (Matroska /
+  // FLV / WebM timestamps, kept when such a file is remuxed into a finer time
+  // base): max gap - min gap <= tolerance. The tolerance stays below half the
+  // smallest gap, so that a dropped or repeated frame is always caught (with a
+  // time base of 1/fps the gaps must be exactly equal).
+  // `gap` is the gap between frame `frames` - 1 and frame `frames`.
+  void check_frame_gap(int64_t gap) {
+    if (gap <= 0) {
+      info.variable_frame_rate = true;
+      if (opt.allow_variable_frame_rate) return;
+      throw Error(what() + ": frame " + std::to_string(frames) + " has a timestamp (" + std::to_string(last_pts + gap) +
+                  ") not after frame " + std::to_string(frames - 1) + "'s (" + std::to_string(last_pts) +
+                  "); broken timestamps or variable frame rate are not supported");
+    }
+    if (!have_gap) {
+      gap_min = gap_max = gap;
+      gap_min_at = gap_max_at = frames;
+      have_gap = true;
+      return;
+    }
+    if (gap < gap_min) gap_min = gap, gap_min_at = frames;
+    if (gap > gap_max) gap_max = gap, gap_max_at = frames;
+    const double ticks_per_ms = info.tb_den / (1000.0 * info.tb_num);
+    int64_t tol = ticks_per_ms > 1 ? static_cast<int64_t>(std::ceil(ticks_per_ms)) + 1 : 1;
+    tol = std::min<int64_t>(tol, (gap_min - 1) / 2);
+    if (gap_max - gap_min <= tol) return;
+    info.variable_frame_rate = true;
+    if (opt.allow_variable_frame_rate) return;
+    const bool this_is_max = gap_max_at == frames;
+    const int64_t other = this_is_max ? gap_min : gap_max;
+    const int64_t other_at = this_is_max ? gap_min_at : gap_max_at;
+    throw Error(what() + ": variable frame rate: frames " + std::to_string(frames - 1) + " -> " +
+                std::to_string(frames) + " are " + ms(gap) + " apart, frames " + std::to_string(other_at - 1) +
+                " -> " + std::to_string(other_at) + " " + ms(other) +
+                "; only constant frame rate video is supported (convert it first, e.g. "
+                "ffmpeg -i IN -fps_mode cfr OUT)");
+  }
+
   // Reads one packet: video packets go to the decoder, others to `copied`.
   // Returns false at the end of the file.
   bool pump() {
@@ -115,12 +206,13 @@ struct VideoReader::Impl {
     if (pkt->stream_index == vidx) {
       if (pkt->flags & AV_PKT_FLAG_CORRUPT) {
         av_packet_unref(pkt);
-        throw Error(what() + ": corrupt video packet after frame " + std::to_string(frames));
+        throw Error(what() + ": corrupt video packet after frame " + std::to_string(frames) +
+                    " (truncated or damaged file)");
       }
       r = avcodec_send_packet(dec, pkt);
       av_packet_unref(pkt);
       if (r < 0 && r != AVERROR(EAGAIN))
-        throw Error(what() + ": corrupt video data after frame " + std::to_string(frames) + ": " + av_err(r));
+        throw Error(what() + ": corrupt video data after frame " + std::to_string(frames) + ": " + av_err_logged(r));
     } else if (pkt->stream_index >= 0 && static_cast<size_t>(pkt->stream_index) < keep_stream.size() &&
                keep_stream[static_cast<size_t>(pkt->stream_index)]) {
       PacketPtr c(av_packet_clone(pkt));
@@ -152,17 +244,29 @@ struct VideoReader::Impl {
   }
 };
 
-VideoReader::VideoReader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
+VideoReader::VideoReader(const fs::path& path, const VideoReadOptions& opt) : impl_(std::make_unique<Impl>()) {
   quiet_ffmpeg();
   Impl& m = *impl_;
   m.path = path;
+  m.opt = opt;
   std::error_code ec;
   check(fs::exists(path, ec), path.string() + ": no such file");
   check(!fs::is_directory(path, ec), path.string() + ": is a directory, not a video");
+  take_ffmpeg_log();
   int r = avformat_open_input(&m.fmt, path.c_str(), nullptr, nullptr);
-  if (r < 0) throw Error(path.string() + ": cannot read as a video (" + av_err(r) + ")");
+  if (r < 0)
+    throw Error(path.string() + ": cannot read as a video (" + av_err_logged(r) + ")" +
+                (r == AVERROR_INVALIDDATA ? "; not a video file, or a truncated one" : ""));
   r = avformat_find_stream_info(m.fmt, nullptr);
-  if (r < 0) throw Error(path.string() + ": cannot read the stream layout (" + av_err(r) + ")");
+  if (r < 0) throw Error(path.string() + ": cannot read the stream layout (" + av_err_logged(r) + ")");
+  {
+    // A misnamed still image (a PNG called .mp4) opens as a one-frame "video".
+    const std::string demuxer = m.fmt->iformat->name;
+    const bool still = demuxer == "image2" || demuxer == "image2pipe" ||
+                       (demuxer.size() > 5 && demuxer.compare(demuxer.size() - 5, 5, "_pipe") == 0);
+    check(!still, path.string() + ": is a still image (" + demuxer + "), not a video; give it an image extension "
+                  "(.png, .jpg) to watermark it as an image");
+  }
   for (unsigned i = 0; i < m.fmt->nb_streams; ++i) {
     AVStream* st = m.fmt->streams[i];
     if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && !(st->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
@@ -207,9 +311,12 @@ VideoReader::VideoReader(const fs::path& path) : impl_(std::make_unique<Impl>())
   if (dm && sz >= 9 * sizeof(int32_t)) {
     double rot = -av_display_rotation_get(reinterpret_cast<const int32_t*>(dm));
     if (std::isfinite(rot)) in.rotation = rot - 360.0 * std::floor(rot / 360.0);
+  } else if (const AVDictionaryEntry* tag = av_dict_get(st->metadata, "rotate", nullptr, 0)) {
+    // the legacy tag (clockwise degrees), from demuxers / files without a display matrix
+    char* end = nullptr;
+    const double rot = std::strtod(tag->value, &end);
+    if (end != tag->value && *end == '\0' && std::isfinite(rot)) in.rotation = rot - 360.0 * std::floor(rot / 360.0);
   }
-  in.variable_frame_rate = st->r_frame_rate.num > 0 && st->avg_frame_rate.num > 0 &&
-                           av_cmp_q(st->r_frame_rate, st->avg_frame_rate) != 0;
   if (fr.num > 0 && st->time_base.num > 0) {
     m.frame_step = std::max<int64_t>(1, av_rescale_q(1, av_inv_q(fr), st->time_base));
   }
@@ -219,7 +326,8 @@ VideoReader::VideoReader(const fs::path& path) : impl_(std::make_unique<Impl>())
     AVMediaType t = m.fmt->streams[i]->codecpar->codec_type;
     if (t == AVMEDIA_TYPE_AUDIO) in.audio_streams++;
     else in.other_streams++;
-    m.keep_stream[i] = true;
+    m.keep_stream[i] = opt.keep_other_streams;
+    if (!opt.keep_other_streams) m.fmt->streams[i]->discard = AVDISCARD_ALL;
   }
 }
 
@@ -284,6 +392,7 @@ bool VideoReader::read(VideoFrame& out) {
   int64_t pts = f->best_effort_timestamp;
   if (pts == AV_NOPTS_VALUE) pts = f->pts;
   if (pts == AV_NOPTS_VALUE) pts = m.last_pts == AV_NOPTS_VALUE ? 0 : m.last_pts + m.frame_step;
+  if (m.last_pts != AV_NOPTS_VALUE) m.check_frame_gap(pts - m.last_pts);
   out.pts = pts;
   out.index = m.frames++;
   m.last_pts = pts;
@@ -485,12 +594,32 @@ VideoWriter::VideoWriter(const fs::path& path, VideoReader& source, const VideoE
   av_dict_copy(&m.vst->metadata, ist->metadata, 0);
   av_dict_set(&m.vst->metadata, "encoder", nullptr, 0);
   {
+    // Rotation: the source's display matrix as it is (rotation, flips), else
+    // one made from the legacy `rotate` tag. MP4 / MOV write it into the
+    // track header. Containers that do not store display matrices (Matroska,
+    // WebM, AVI ... with this FFmpeg) get the `rotate` tag, which FFmpeg-based
+    // readers (sealite's too) and players still honour.
     size_t sz = 0;
     const uint8_t* dm = av_stream_get_side_data(ist, AV_PKT_DATA_DISPLAYMATRIX, &sz);
-    if (dm && sz > 0) {
+    if (dm && sz >= 9 * sizeof(int32_t)) {
       uint8_t* dst = av_stream_new_side_data(m.vst, AV_PKT_DATA_DISPLAYMATRIX, sz);
       check(dst != nullptr, "out of memory");
       std::memcpy(dst, dm, sz);
+    } else if (in.rotation != 0) {
+      uint8_t* dst = av_stream_new_side_data(m.vst, AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t));
+      check(dst != nullptr, "out of memory");
+      // av_display_rotation_set takes clockwise degrees (av_display_rotation_get
+      // returns counterclockwise ones, hence rotation = -get).
+      av_display_rotation_set(reinterpret_cast<int32_t*>(dst), in.rotation);
+    }
+    const bool mov_family = std::strstr(of->name, "mov") || std::strstr(of->name, "mp4") ||
+                            std::strcmp(of->name, "ipod") == 0 || std::strcmp(of->name, "3gp") == 0 ||
+                            std::strcmp(of->name, "3g2") == 0 || std::strcmp(of->name, "ismv") == 0 ||
+                            std::strcmp(of->name, "f4v") == 0 || std::strcmp(of->name, "psp") == 0;
+    if (in.rotation != 0 && !mov_family && !av_dict_get(m.vst->metadata, "rotate", nullptr, 0)) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%g", in.rotation);
+      av_dict_set(&m.vst->metadata, "rotate", buf, 0);
     }
   }
   // The other streams, copied.
@@ -604,7 +733,21 @@ void VideoWriter::finish() {
 
 void write_test_video(const fs::path& path, const std::vector<std::vector<uint8_t>>& frames, int width, int height,
                       int fps, const std::string& codec_name, const std::string& pix_fmt, double audio_sine_hz) {
+  TestVideoOptions o;
+  o.audio_sine_hz = audio_sine_hz;
+  write_test_video(path, frames, width, height, fps, codec_name, pix_fmt, o);
+}
+
+void write_test_video(const fs::path& path, const std::vector<std::vector<uint8_t>>& frames, int width, int height,
+                      int fps, const std::string& codec_name, const std::string& pix_fmt,
+                      const TestVideoOptions& opt) {
   quiet_ffmpeg();
+  const double audio_sine_hz = opt.audio_sine_hz;
+  check(opt.pts.empty() || opt.pts.size() == frames.size(), "test video: one pts per frame");
+  const int tb_den = opt.time_base_den > 0 ? opt.time_base_den : fps;
+  auto frame_pts = [&](size_t i) -> int64_t {
+    return opt.pts.empty() ? av_rescale(static_cast<int64_t>(i), tb_den, fps) : opt.pts[i];
+  };
   const std::string what = path.string();
   AVFormatContext* out = nullptr;
   int r = avformat_alloc_output_context2(&out, nullptr, nullptr, path.c_str());
@@ -638,7 +781,7 @@ void write_test_video(const fs::path& path, const std::vector<std::vector<uint8_
   g.v->width = width;
   g.v->height = height;
   g.v->pix_fmt = pix;
-  g.v->time_base = AVRational{1, fps};
+  g.v->time_base = AVRational{1, tb_den};
   g.v->framerate = AVRational{fps, 1};
   g.v->gop_size = 12;
   if (out->oformat->flags & AVFMT_GLOBALHEADER) g.v->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
@@ -651,6 +794,12 @@ void write_test_video(const fs::path& path, const std::vector<std::vector<uint8_
   avcodec_parameters_from_context(vs->codecpar, g.v);
   vs->time_base = g.v->time_base;
   vs->avg_frame_rate = g.v->framerate;
+  if (opt.rotation != 0) {
+    uint8_t* dm = av_stream_new_side_data(vs, AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t));
+    check(dm != nullptr, "out of memory");
+    av_display_rotation_set(reinterpret_cast<int32_t*>(dm), opt.rotation);  // clockwise
+  }
+  if (!opt.rotate_tag.empty()) av_dict_set(&vs->metadata, "rotate", opt.rotate_tag.c_str(), 0);
   AVStream* as = nullptr;
   if (audio_sine_hz > 0) {
     const std::string e = lower_ext(path);
@@ -729,7 +878,7 @@ void write_test_video(const fs::path& path, const std::vector<std::vector<uint8_
     const uint8_t* src[4] = {frames[i].data(), nullptr, nullptr, nullptr};
     int stride[4] = {width * 3, 0, 0, 0};
     sws_scale(g.sws, src, stride, 0, height, g.f->data, g.f->linesize);
-    g.f->pts = static_cast<int64_t>(i);
+    g.f->pts = frame_pts(i);
     r = avcodec_send_frame(g.v, g.f);
     if (r < 0) throw Error(std::string("encode: ") + av_err(r));
     drain(g.v, vs);

@@ -17,8 +17,27 @@
 // failed run leaves no partial output.
 //
 // Errors are sealite::Error with one-line messages: unreadable / truncated /
-// non-video files, no video stream, pixel formats the encoder cannot take at
-// odd sizes, a frame count that does not match, timestamps that go backwards.
+// non-video files, no video stream, variable frame rate (unless allowed, see
+// VideoReadOptions), pixel formats the encoder cannot take at odd sizes, a
+// frame count that does not match, timestamps that go backwards. FFmpeg's own
+// log lines are not printed (they would break the one-line errors); the last
+// one is added to the message when a file cannot be opened.
+//
+// Variable frame rate is detected on the decoded frames' timestamps (in
+// presentation order), not on the stream header: r_frame_rate and
+// avg_frame_rate disagree on many constant-rate files (edit lists, trimmed
+// durations, interlaced field rates). A video is constant-rate when every gap
+// between consecutive frames is within one time-base tick of every other gap
+// (what rounding to the time base gives: 29.97 fps in 1/1000 is 33, 34, 33, ...
+// ms); a gap outside that tolerance (a dropped / duplicated frame, a phone's
+// variable rate) is an error at that frame.
+//
+// Rotation: frames are decoded, processed and written in their stored
+// orientation (no autorotation, as Meta's reference reads them); the rotation
+// (display matrix side data, or the legacy `rotate` stream tag) is carried
+// over to the output as display matrix side data (MP4 / MOV store it in the
+// track header) and as the `rotate` tag (what Matroska and the other
+// containers keep).
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -37,8 +56,10 @@ struct VideoInfo {
   std::string codec;                   // decoder name
   std::string pix_fmt;                 // source pixel format
   std::string container;               // demuxer name
-  double rotation = 0;                 // degrees (display matrix), 0 when none
-  bool variable_frame_rate = false;    // r_frame_rate != avg_frame_rate (timestamps are kept either way)
+  double rotation = 0;                 // clockwise degrees in [0, 360) to display the stored frames upright
+                                       // (display matrix, else the legacy `rotate` tag); 0 when none
+  bool variable_frame_rate = false;    // irregular frame timing seen so far by read() (only with
+                                       // VideoReadOptions::allow_variable_frame_rate; else read() throws)
   int audio_streams = 0, other_streams = 0;  // copied streams besides the video
 };
 
@@ -51,11 +72,22 @@ struct VideoFrame {
 
 class VideoWriter;
 
+struct VideoReadOptions {
+  // false: read() throws at the first frame whose timing shows a variable
+  // frame rate (the embed / detect commands). true: frames are returned with
+  // their timestamps and VideoInfo::variable_frame_rate is set.
+  bool allow_variable_frame_rate = false;
+  // Keep the packets of the other streams (audio, subtitles, ...) for a
+  // VideoWriter. Readers without a writer should pass false: nothing would
+  // consume them and they would pile up for the whole file.
+  bool keep_other_streams = true;
+};
+
 class VideoReader {
  public:
   // Opens and probes; throws sealite::Error for unreadable files and files
   // without a video stream.
-  explicit VideoReader(const std::filesystem::path& path);
+  explicit VideoReader(const std::filesystem::path& path, const VideoReadOptions& opt = {});
   ~VideoReader();
   VideoReader(const VideoReader&) = delete;
   VideoReader& operator=(const VideoReader&) = delete;
@@ -111,11 +143,23 @@ class VideoWriter {
 // (.mp4 .mkv .mov .webm .avi .m4v .mpg .mpeg .ts .flv .nut .y4m).
 bool is_video_path(const std::filesystem::path& p);
 
+struct TestVideoOptions {
+  double audio_sine_hz = 0;    // > 0: a mono sine track (PCM s16le in .mkv/.mov/.avi/.nut, AAC otherwise)
+  int time_base_den = 0;       // video time base 1/time_base_den (0: 1/fps)
+  std::vector<int64_t> pts;    // per-frame pts in that time base (empty: frame i at i/fps)
+  double rotation = 0;         // != 0: display matrix side data rotating by this many degrees clockwise
+                               // (the convention of VideoInfo::rotation and of the `rotate` tag)
+  std::string rotate_tag;      // non-empty: the legacy `rotate` stream tag, written as given
+};
+
 // Writes RGB frames (each H x W x 3) to a new file with the given encoder and
 // frame rate (tests, benchmarks). Optional `audio_sine_hz` > 0 adds a mono
 // sine track (PCM s16le in .mkv/.mov/.avi, AAC otherwise) covering the video's duration.
 void write_test_video(const std::filesystem::path& path, const std::vector<std::vector<uint8_t>>& frames, int width,
                       int height, int fps, const std::string& codec, const std::string& pix_fmt,
                       double audio_sine_hz = 0);
+void write_test_video(const std::filesystem::path& path, const std::vector<std::vector<uint8_t>>& frames, int width,
+                      int height, int fps, const std::string& codec, const std::string& pix_fmt,
+                      const TestVideoOptions& opt);
 
 }  // namespace sealite::media

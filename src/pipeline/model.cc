@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 
 #include <flatbuffers/flatbuffers.h>
@@ -10,6 +11,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "runtime/interpreter.h"
+#include "spread_spectrum/ss_convert.h"
 #include "tflite/schema.h"
 
 namespace sealite::pipeline {
@@ -119,10 +121,22 @@ fs::path resolve_model_dir(const std::optional<std::string>& given) {
   fs::path p = default_model_dir();
   bool empty = !fs::is_directory(p, ec) || fs::is_empty(p, ec);
   if (empty) {
+    // First use: the built-in classical default (sealite-ss), so embed/detect
+    // work with nothing downloaded. A converted VideoSeal model replaces it.
     const char* env = std::getenv("SEALITE_MODEL_DIR");
-    throw Error(std::string("no model: pass --model DIR, or put one in the default location ") + p.string() +
-                (env && *env ? " ($SEALITE_MODEL_DIR)" : " (or set $SEALITE_MODEL_DIR)") +
-                "; make one with `sealite convert CHECKPOINT.pth --card videoseal_1.0 -o " + p.string() + "`");
+    try {
+      ss::write_models(p);
+    } catch (const Error& e) {
+      throw Error(std::string("no model: pass --model DIR, or put one in the default location ") + p.string() +
+                  (env && *env ? " ($SEALITE_MODEL_DIR)" : " (or set $SEALITE_MODEL_DIR)") +
+                  "; make one with `sealite convert CHECKPOINT.pth --card videoseal_1.0 -o " + p.string() +
+                  "` (writing the built-in default there failed: " + e.what() + ")");
+    }
+    std::fprintf(stderr,
+                 "sealite: no model in %s; wrote the built-in default there (sealite-ss, a classical spread-spectrum "
+                 "watermark, not VideoSeal). Replace it with `sealite convert CHECKPOINT.pth --card videoseal_1.0 "
+                 "-o %s`, or pass --model DIR.\n",
+                 p.string().c_str(), p.string().c_str());
   }
   return p;
 }

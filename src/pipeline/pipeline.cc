@@ -13,6 +13,7 @@
 #include "core/fs.h"
 #include "core/npy.h"
 #include "media/image.h"
+#include "spread_spectrum/ss_model.h"
 #include "videoseal/blend.h"
 #include "videoseal/jnd.h"
 #include "videoseal/resize.h"
@@ -62,6 +63,18 @@ bool uses_jnd(const vs::Card& card) { return card.attenuation == "jnd_1_1"; }
 }  // namespace
 
 namespace {
+
+double mean_square(const float* x, int64_t n) {
+  std::mutex mu;
+  double total = 0;
+  vm::parallel_for(n, 1 << 16, [&](int64_t s, int64_t e) {
+    double acc = 0;
+    for (int64_t i = s; i < e; ++i) acc += static_cast<double>(x[i]) * x[i];
+    std::lock_guard<std::mutex> lock(mu);
+    total += acc;
+  });
+  return n > 0 ? total / static_cast<double>(n) : 0.0;
+}
 
 // Uninitialised float storage for full-resolution scratch planes: a
 // std::vector would zero-fill (and page-fault) 8-24 MB per plane at 1080p on
@@ -132,8 +145,16 @@ void embed_core(const EmbedderModel& model, const float* chw, int h, int w, cons
     t.jnd += sw.lap();
   }
 
-  // 4. blend (in place when out == chw).
-  const float scaling_w = static_cast<float>(card.scaling_w * opt.strength);
+  // 4. the PSNR floor, then blend (in place when out == chw).
+  double sw_eff = card.scaling_w * opt.strength;
+  const double min_psnr = opt.min_psnr < 0 ? card.min_psnr : opt.min_psnr;
+  if (min_psnr > 0 && sw_eff > 0) {
+    // MSE per channel of the unclamped delta: a 1-channel residual goes to R, G and B alike.
+    const double mse = sw_eff * sw_eff * mean_square(preds, static_cast<int64_t>(C) * n);
+    const double limit = std::pow(10.0, -min_psnr / 10.0);
+    if (mse > limit) sw_eff *= std::sqrt(limit / mse);
+  }
+  const float scaling_w = static_cast<float>(sw_eff);
   const float scaling_i = static_cast<float>(card.scaling_i);
   vm::blend_additive(chw, 3, h, w, preds, C, scaling_i, scaling_w, out, true);
   t.blend += sw.lap();
@@ -188,7 +209,14 @@ Detection detect_image(const DetectorModel& model, const float* chw, int h, int 
   std::vector<float> logits = model.run(hwc.data());
   t.model += sw.lap();
   if (timings) *timings += t;
-  return interpret_logits(std::move(logits));
+  Detection d = interpret_logits(std::move(logits));
+  const vs::Card& card = model.card();
+  if (card.detect_log_f_threshold > 0) {
+    const int nbits = static_cast<int>(d.logits.size()) - 1;
+    d.p_value_unmarked = ss::f_upper_tail(std::exp(static_cast<double>(d.logits[0]) + card.detect_log_f_threshold),
+                                          nbits, nbits);
+  }
+  return d;
 }
 
 Verification verify(const Message& decoded, const Message& expected) {

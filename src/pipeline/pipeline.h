@@ -49,6 +49,10 @@ void check_image_size(int h, int w, const std::string& what);
 struct EmbedOptions {
   bool lowres_attenuation = false;  // JND on the S x S image (Meta's scripts) instead of the full image
   double strength = 1.0;            // multiplies the card's scaling_w
+  // PSNR floor (dB) of the full-resolution result before rounding: the
+  // attenuated residual is scaled down when it would go below. < 0: the card's
+  // min_psnr (0 for VideoSeal cards = off); 0: off.
+  double min_psnr = -1;
   bool keep_preds = false;          // also return preds_w (the attenuated residual before scaling_w)
 };
 
@@ -73,6 +77,9 @@ struct Detection {
   std::vector<float> logits;  // 1 + nbits; [0] detection logit, [1+k] bit k
   Message message;            // bit k = logits[1+k] > 0
   bool detected = false;      // logits[0] > 0
+  // P-value of "no watermark" when the detector defines one (sealite-ss: from
+  // the F statistic in logits[0]); VideoSeal detectors give none.
+  std::optional<double> p_value_unmarked;
   float detection_logit() const { return logits.empty() ? 0.f : logits[0]; }
 };
 

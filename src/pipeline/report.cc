@@ -60,6 +60,7 @@ json detect_json(const DetectFileResult& r, const std::optional<Message>& expect
   j["logits"] = d.logits;
   j["detection_logit"] = d.detection_logit();
   j["detected"] = d.detected;
+  if (d.p_value_unmarked) j["p_value_unmarked"] = *d.p_value_unmarked;
   j["nbits"] = d.message.nbits();
   j["bits"] = d.message.to_bits();
   j["hex"] = d.message.to_hex();

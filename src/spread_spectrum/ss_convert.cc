@@ -10,8 +10,10 @@ vs::Card card(const SsParams& p) {
   c.name = kCardName;
   c.family = kCardName;
   c.nbits = p.nbits;
-  c.img_size = 4 * p.grid;
-  c.scaling_w = p.scaling_w;
+  c.img_size = 256;
+  c.scaling_w = 1.0;  // the embedder plans its own strength (plan_psnr); min_psnr caps it
+  c.min_psnr = p.min_psnr;
+  c.detect_log_f_threshold = log_f_threshold(p);
   c.scaling_i = 1.0;
   c.attenuation = "jnd_1_1";
   c.yuv = true;
@@ -28,12 +30,21 @@ vs::Card card(const SsParams& p) {
 
 static std::vector<uint8_t> with_card(std::unique_ptr<tfl::ModelT> m, const SsParams& p) {
   auto j = card(p).to_json();
-  j["sealite_ss"] = {{"grid", p.grid}, {"seed", p.seed}, {"amplitude", p.amplitude}, {"threshold", p.threshold},
-                     {"description", "classical spread-spectrum watermark (not VideoSeal); logits[1+k] are "
-                                     "z-scores, sum of squares ~ chi-square(nbits) without the mark"}};
+  j["sealite_ss"] = {{"seed", p.seed},
+                     {"pool", p.pool},
+                     {"norm_radius", p.norm_radius},
+                     {"norm_floor", p.norm_floor},
+                     {"margin", p.margin},
+                     {"iterations", p.iterations},
+                     {"plan_psnr", p.plan_psnr},
+                     {"p_detect", p.p_detect},
+                     {"log_f_threshold", log_f_threshold(p)},
+                     {"description", "classical informed spread-spectrum watermark (not VideoSeal); logits[1+k] "
+                                     "are z-scores, logits[0] = ln F - ln F_crit with F = mean(z^2)/mean(z_null^2) "
+                                     "~ F(nbits, nbits) without the mark"}};
   std::string s = j.dump();
   tfl::set_metadata(*m, "sealite.card", std::vector<uint8_t>(s.begin(), s.end()));
-  m->description = "sealite-ss: classical spread-spectrum watermark built by sealite";
+  m->description = "sealite-ss: classical informed spread-spectrum watermark built by sealite (not VideoSeal)";
   return tfl::write_model(*m);
 }
 

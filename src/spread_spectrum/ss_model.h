@@ -1,18 +1,24 @@
-// sealite-ss: the built-in classical watermark (NOT VideoSeal). A
+// sealite-ss: the built-in classical watermark (NOT VideoSeal). An informed
 // spread-spectrum code that fits VideoSeal's model contract, so it runs through
 // exactly the same pipeline (resize to 256, residual upscaling, JND
-// attenuation, blend, detect) as a converted VideoSeal model:
+// attenuation, blend, detect) as a converted VideoSeal model.
 //
-//  embedder  message bits b (1 x nbits) -> residual (1 x 256 x 256 x 1):
-//            r = A * up4( sum_k (2 b_k - 1) P_k )   (one FULLY_CONNECTED, RESHAPE, RESIZE_BILINEAR)
-//            P_k: zero-mean, orthonormal pseudo-random patterns on a 64x64 grid (seeded), bilinear
-//            x4 up to 256: low-to-mid frequencies that survive the pipeline's resizes and JPEG.
 //  detector  image (1 x 256 x 256 x 3) -> logits (1 x 1+nbits):
-//            Y -> 4x4 average pool -> 3x3 high-pass (whitening) -> correlate with the matched
-//            filters W_k (the same chain applied to up4(P_k)), normalised by the filtered image's
-//            energy: z_k = <f, W_k> / rms(f). Bit k = z_k > 0. Index 0 is a detection score:
-//            (sum_k z_k^2 - T) / sqrt(2 nbits), positive when the code is present; sum z^2 is
-//            ~chi-square(nbits) on images without the mark, which gives the p-value.
+//            Y (0..255) -> 2x2 average pool (128 x 128) -> 3x3 high-pass (whitening, VALID: 126 x 126)
+//            -> divided by the local RMS (9x9 window, + C): host texture stops dominating
+//            -> correlated with nbits signal filters and nbits null filters (FULLY_CONNECTED), all
+//            divided by the global RMS: z-scores. Bit k = z_k > 0. The null filters are never
+//            embedded: F = mean(z_sig^2) / mean(z_null^2) is ~F(nbits, nbits) on an unmarked image,
+//            whatever its texture, which gives the p-value. logits[0] = ln F - ln F_crit
+//            (F_crit: the F value whose p-value is `p_detect`), positive = watermark present.
+//  embedder  image + bits -> residual (1 x 256 x 256 x 1), informed embedding: a few unrolled
+//            projected-gradient steps that run the detector's own chain on image + gain * residual
+//            and push every bit whose margin s_k c_k is below T along the detector's back-projected
+//            filters (line search in closed form). The gain model is JND's luminance term (a lower
+//            bound of the jnd_1_1 heatmap the pipeline multiplies the residual by), so the real
+//            mark is at least as strong as planned. T adapts so that the predicted distortion
+//            (full jnd_1_1 heatmap at 256) is `plan_psnr`; the pipeline's `min_psnr` card field
+//            then caps the real full-resolution distortion.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -23,18 +29,27 @@ namespace sealite::ss {
 
 struct SsParams {
   int nbits = 64;
-  int grid = 64;              // pattern grid (the model works at 256 = 4 x grid)
   uint64_t seed = 0x5ea11e5eedULL;
-  float amplitude = 1.0f;     // residual RMS before JND and scaling_w
-  float threshold = 130.0f;   // T: sum z^2 above which the mark is declared present
-  double scaling_w = 0.35;    // card scaling_w (after JND attenuation); tuned for PSNR >= 42 dB
+  int pool = 2;               // feature grid = 256 / pool
+  int norm_radius = 4;        // local RMS window = 2 r + 1 feature cells
+  float norm_floor = 400.f;   // C in sqrt(local mean square + C), in (0..255 units)^2
+  float margin = 3.0f;        // M: target margin T = M * sqrt(rms_host^2 + floor^2)
+  float margin_floor = 0.3f;
+  int iterations = 4;         // unrolled embedding steps
+  double plan_psnr = 37.0;    // distortion planned inside the embedder (dB, at 256 with the 256 heatmap)
+  double min_psnr = 42.5;     // pipeline cap on the real distortion (card field)
+  double p_detect = 1e-4;     // false-positive rate of the detection threshold (logit 0 > 0)
 };
 
 std::unique_ptr<tfl::ModelT> build_embedder(const SsParams& p);
 std::unique_ptr<tfl::ModelT> build_detector(const SsParams& p);
 
-// P-value of the detection statistic sum z_k^2 under "no watermark"
-// (chi-square with nbits degrees of freedom, upper tail).
-double chi_square_upper_tail(double x, int dof);
+// ln F_crit: the detection threshold on F = mean(z_sig^2)/mean(z_null^2).
+double log_f_threshold(const SsParams& p);
+// P(F(d1, d2) >= f): the p-value of an F statistic.
+double f_upper_tail(double f, double d1, double d2);
+// The p-value of "no watermark" from the detection logit of a sealite-ss detector
+// (logit0 = ln F - ln F_crit).
+double p_value_from_logit(double logit0, const SsParams& p);
 
 }  // namespace sealite::ss

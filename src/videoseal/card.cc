@@ -519,6 +519,8 @@ json Card::to_json() const {
   j["blending_method"] = blending_method;
   j["attenuation"] = attenuation.empty() ? json(nullptr) : json(attenuation);
   j["yuv"] = yuv;
+  if (min_psnr > 0) j["min_psnr"] = min_psnr;
+  if (detect_log_f_threshold > 0) j["detect_log_f_threshold"] = detect_log_f_threshold;
   j["chunk_size"] = chunk_size;
   j["step_size"] = step_size;
   j["video_mode"] = video_mode;
@@ -579,6 +581,11 @@ Card Card::from_json(const json& j) {
     c.blending_method = j.value("blending_method", "additive");
     c.attenuation = j.contains("attenuation") && j["attenuation"].is_string() ? j["attenuation"].get<std::string>() : "";
     c.yuv = j.value("yuv", false);
+    c.min_psnr = j.value("min_psnr", 0.0);
+    c.detect_log_f_threshold = j.value("detect_log_f_threshold", 0.0);
+    check(std::isfinite(c.detect_log_f_threshold) && c.detect_log_f_threshold >= 0 && c.detect_log_f_threshold < 50,
+          "detect_log_f_threshold must be in 0..50");
+    check(std::isfinite(c.min_psnr) && c.min_psnr >= 0 && c.min_psnr < 200, "min_psnr must be in 0..200");
     c.chunk_size = j.value("chunk_size", 32);
     c.step_size = j.value("step_size", 4);
     c.video_mode = j.value("video_mode", "repeat");

@@ -73,6 +73,13 @@ struct Card {
   double scaling_w = 1.0, scaling_i = 1.0;
   std::string blending_method = "additive";
   std::string attenuation;         // "" (none) or "jnd_1_1"
+  // sealite extension (0 = off): the pipeline scales the attenuated residual
+  // down so the full-resolution PSNR before 8-bit rounding is at least this.
+  double min_psnr = 0;
+  // sealite extension (0 = none): logits[0] = ln F - this, with F ~ F(nbits,
+  // nbits) on unmarked images (the sealite-ss detector), which gives the
+  // p-value of "no watermark".
+  double detect_log_f_threshold = 0;
   bool yuv = false;                // embedder works on Y only (in_channels == 1)
   int chunk_size = 32, step_size = 4;
   std::string video_mode = "repeat";

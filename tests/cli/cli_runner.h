@@ -24,12 +24,13 @@ inline std::string read_all(const std::filesystem::path& p) {
   return ss.str();
 }
 
-inline RunResult run_sealite(const std::string& args) {
+// `env` is prepended to the command line ("VAR=value ... ").
+inline RunResult run_sealite_env(const std::string& env, const std::string& args) {
   static int counter = 0;
   auto dir = temp_dir();
   auto out = dir / ("out" + std::to_string(counter) + ".txt");
   auto err = dir / ("err" + std::to_string(counter++) + ".txt");
-  std::string cmd = (binary_dir() / "sealite").string() + " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
+  std::string cmd = env + (binary_dir() / "sealite").string() + " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
   int st = std::system(cmd.c_str());
   RunResult r;
   r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -37,6 +38,8 @@ inline RunResult run_sealite(const std::string& args) {
   r.err = read_all(err);
   return r;
 }
+
+inline RunResult run_sealite(const std::string& args) { return run_sealite_env("", args); }
 
 inline int count_lines(const std::string& s) {
   int n = 0;

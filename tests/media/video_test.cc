@@ -1,5 +1,6 @@
 // Video I/O (issue 6): decoding the FFV1 fixture, lossless round trip with
-// timestamps, audio stream copy bit for bit, encoder choices and errors.
+// timestamps, audio stream copy bit for bit, encoder choices, errors,
+// variable frame rate refused, rotation kept.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,6 +9,7 @@
 
 extern "C" {
 #include <libavformat/avformat.h>
+#include <libavutil/display.h>
 }
 
 #include "core/error.h"
@@ -209,6 +211,34 @@ TEST(VideoReader, ClearErrors) {
       EXPECT_NE(std::string(e.what()).find("no video stream"), std::string::npos) << e.what();
     }
   }
+  {  // a PNG named .mp4 opens as a one-frame png_pipe "video": refused
+    fs::copy_file(sealite::testing::data_dir() / "media" / "img_270x476.png", dir / "image.mp4",
+                  fs::copy_options::overwrite_existing);
+    try {
+      VideoReader r(dir / "image.mp4");
+      FAIL() << "still image accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("still image"), std::string::npos) << e.what();
+    }
+  }
+  {  // a directory
+    fs::create_directories(dir / "dir.mp4");
+    EXPECT_THROW(VideoReader(dir / "dir.mp4"), Error);
+  }
+  {  // MP4 cut before its index (moov at the end): FFmpeg's reason is in the message
+    write_test_video(dir / "whole.mp4", gradient_frames(10, 64, 48), 64, 48, 25, "libx264", "yuv420p");
+    auto bytes = read_file(dir / "whole.mp4");
+    bytes.resize(bytes.size() / 2);
+    write_file_atomic(dir / "cut.mp4", bytes);
+    try {
+      VideoReader r(dir / "cut.mp4");
+      FAIL() << "truncated mp4 accepted";
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("moov"), std::string::npos) << msg;
+    }
+  }
   {  // truncated: the first 40% of the fixture
     auto bytes = read_file(fixture_mkv());
     bytes.resize(bytes.size() * 4 / 10);
@@ -240,6 +270,185 @@ TEST(VideoWriter, FailedRunLeavesNoFile) {
     // destroyed without finish()
   }
   EXPECT_EQ(files_in(dir), 0u);
+}
+
+bool has_encoder(const char* name) { return avcodec_find_encoder_by_name(name) != nullptr; }
+
+// Rotation stored in a file's first video stream: the display matrix as
+// clockwise degrees (-av_display_rotation_get, the convention of
+// VideoInfo::rotation), NAN when there is none; `tag` gets the `rotate` tag.
+double stored_rotation(const fs::path& p, std::string* tag = nullptr) {
+  AVFormatContext* fmt = nullptr;
+  EXPECT_EQ(avformat_open_input(&fmt, p.c_str(), nullptr, nullptr), 0);
+  EXPECT_GE(avformat_find_stream_info(fmt, nullptr), 0);
+  const int idx = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  EXPECT_GE(idx, 0);
+  double rot = NAN;
+  size_t sz = 0;
+  const uint8_t* dm = av_stream_get_side_data(fmt->streams[idx], AV_PKT_DATA_DISPLAYMATRIX, &sz);
+  if (dm && sz >= 9 * sizeof(int32_t)) {
+    rot = -av_display_rotation_get(reinterpret_cast<const int32_t*>(dm));
+    rot -= 360.0 * std::floor(rot / 360.0);
+  }
+  if (tag) {
+    const AVDictionaryEntry* e = av_dict_get(fmt->streams[idx]->metadata, "rotate", nullptr, 0);
+    *tag = e ? e->value : "";
+  }
+  avformat_close_input(&fmt);
+  return rot;
+}
+
+// Timestamps in milliseconds (exact for the files below).
+std::vector<int64_t> pts_ms(const Decoded& d) {
+  std::vector<int64_t> v;
+  for (const auto& f : d.frames) v.push_back(av_rescale_q(f.pts, {d.info.tb_num, d.info.tb_den}, {1, 1000}));
+  return v;
+}
+
+TEST(VideoReader, VariableFrameRateIsRefused) {
+  const fs::path dir = sealite::testing::temp_dir() / "vfr";
+  fs::create_directories(dir);
+  const auto frames = gradient_frames(8, 64, 48);
+  // 25 fps with a frame missing before frame 6 (a gap of 80 ms), and a
+  // phone-like jitter (33 / 50 ms).
+  const std::vector<std::vector<int64_t>> cases = {{0, 40, 80, 120, 160, 200, 280, 320},
+                                                   {0, 33, 66, 100, 150, 183, 216, 250}};
+  for (const auto& pts : cases) {
+    for (const std::string codec : {"ffv1", "libx264"}) {
+      if (!has_encoder(codec.c_str())) continue;
+      const fs::path p = dir / ("vfr_" + std::to_string(pts[6]) + (codec == "ffv1" ? ".mkv" : ".mp4"));
+      SCOPED_TRACE(p.string());
+      TestVideoOptions o;
+      o.time_base_den = 1000;
+      o.pts = pts;
+      write_test_video(p, frames, 64, 48, 25, codec, "yuv420p", o);
+      try {
+        decode_all(p);
+        FAIL() << "variable frame rate accepted";
+      } catch (const Error& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find("variable frame rate"), std::string::npos) << msg;
+        EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+      }
+      // allowed: every frame with its own timestamp, flagged
+      VideoReadOptions allow;
+      allow.allow_variable_frame_rate = true;
+      VideoReader r(p, allow);
+      Decoded d;
+      VideoFrame f;
+      while (r.read(f)) d.frames.push_back(f);
+      d.info = r.info();
+      EXPECT_TRUE(d.info.variable_frame_rate);
+      EXPECT_EQ(pts_ms(d), pts);
+    }
+  }
+}
+
+TEST(VideoReader, ConstantRateWithRoundedTimestampsIsAccepted) {
+  // 29.97 fps: 33.37 ms per frame. In 1/1000 (Matroska) the gaps are 33 or 34
+  // ms; remuxed from such a file into a finer time base (MP4 1/16000, MOV
+  // 1/90000) they stay 1 ms apart. None of this is a variable frame rate.
+  const fs::path dir = sealite::testing::temp_dir() / "cfr";
+  fs::create_directories(dir);
+  const auto frames = gradient_frames(12, 64, 48);
+  struct Case {
+    std::string name, codec;
+    int tb_den;
+  };
+  for (const Case& c : {Case{"ntsc.mkv", "ffv1", 1000}, Case{"ntsc.mp4", "libx264", 16000},
+                        Case{"ntsc.mov", "libx264", 90000}, Case{"ntsc_exact.mp4", "libx264", 30000}}) {
+    if (!has_encoder(c.codec.c_str())) continue;
+    SCOPED_TRACE(c.name);
+    TestVideoOptions o;
+    o.time_base_den = c.tb_den;
+    for (int i = 0; i < 12; ++i) {
+      const int64_t ms = std::llround(i * 1001.0 / 30.0);
+      o.pts.push_back(c.tb_den == 30000 ? i * 1001 : ms * (c.tb_den / 1000));
+    }
+    const fs::path p = dir / c.name;
+    write_test_video(p, frames, 64, 48, 30, c.codec, "yuv420p", o);
+    Decoded d = decode_all(p);
+    EXPECT_EQ(d.frames.size(), 12u);
+    EXPECT_FALSE(d.info.variable_frame_rate);
+  }
+  // 1/fps time base: every gap must be exactly one tick.
+  TestVideoOptions o;
+  o.pts = {0, 1, 2, 3, 5, 6, 7, 8};
+  write_test_video(dir / "drop.nut", gradient_frames(8, 64, 48), 64, 48, 25, "ffv1", "yuv420p", o);
+  EXPECT_THROW(decode_all(dir / "drop.nut"), Error);
+}
+
+TEST(VideoWriter, RotationIsKept) {
+  if (!has_encoder("libx264")) GTEST_SKIP() << "no libx264";
+  const fs::path dir = sealite::testing::temp_dir() / "rotation";
+  fs::create_directories(dir);
+  const auto frames = gradient_frames(8, 64, 48);
+  // A phone's portrait video: stored 64x48, displayed after 90 degrees
+  // clockwise (display matrix, as MP4 / MOV store it); and the legacy
+  // `rotate` tag of a Matroska file.
+  TestVideoOptions m;
+  m.rotation = 90;
+  write_test_video(dir / "matrix.mp4", frames, 64, 48, 25, "libx264", "yuv420p", m);
+  TestVideoOptions t;
+  t.rotate_tag = "270";
+  write_test_video(dir / "tag.mkv", frames, 64, 48, 25, "ffv1", "yuv444p", t);
+  ASSERT_EQ(stored_rotation(dir / "matrix.mp4"), 90.0);
+  struct Case {
+    std::string src, out, codec;
+    double rotation;
+  };
+  for (const Case& c : {Case{"matrix.mp4", "m.mp4", "", 90}, Case{"matrix.mp4", "m.mov", "", 90},
+                        Case{"matrix.mp4", "m.mkv", "ffv1", 90}, Case{"tag.mkv", "t.mp4", "", 270},
+                        Case{"tag.mkv", "t.mkv", "ffv1", 270}}) {
+    SCOPED_TRACE(c.src + " -> " + c.out);
+    const fs::path src = dir / c.src, out = dir / c.out;
+    VideoEncodeOptions o;
+    o.codec = c.codec;
+    copy_all(src, out, o);
+    Decoded a = decode_all(src), b = decode_all(out);
+    EXPECT_EQ(a.info.rotation, c.rotation);
+    EXPECT_EQ(b.info.rotation, c.rotation);
+    std::string tag;
+    const double stored = stored_rotation(out, &tag);
+    if (out.extension() == ".mkv") {
+      EXPECT_EQ(tag, c.rotation == 90 ? "90" : "270");  // Matroska: the tag
+    } else {
+      EXPECT_EQ(stored, c.rotation);  // MP4 / MOV: the display matrix in the track header
+    }
+    // Frames stay in their stored orientation (64x48), as Meta's reference
+    // reads them (no autorotation); the pixels are the source's.
+    ASSERT_EQ(b.frames.size(), a.frames.size());
+    for (size_t i = 0; i < a.frames.size(); ++i) {
+      ASSERT_EQ(b.frames[i].width, 64);
+      ASSERT_EQ(b.frames[i].height, 48);
+      double diff = 0;
+      for (size_t k = 0; k < a.frames[i].rgb.size(); ++k)
+        diff += std::abs(int(a.frames[i].rgb[k]) - int(b.frames[i].rgb[k]));
+      // x264 at crf 18 on this sharp pattern: ~5; unrelated pictures: ~80
+      EXPECT_LT(diff / a.frames[i].rgb.size(), 10.0) << "frame " << i;
+    }
+  }
+  // No rotation in, none out.
+  copy_all(fixture_mkv(), dir / "plain.mp4", {});
+  std::string tag;
+  EXPECT_TRUE(std::isnan(stored_rotation(dir / "plain.mp4", &tag)));
+  EXPECT_EQ(tag, "");
+  EXPECT_EQ(decode_all(dir / "plain.mp4").info.rotation, 0.0);
+}
+
+TEST(VideoReader, WithoutTheOtherStreams) {
+  // A reader with no writer (detect) drops the audio instead of queueing it.
+  const fs::path dir = sealite::testing::temp_dir() / "noaudio";
+  fs::create_directories(dir);
+  write_test_video(dir / "a.mkv", gradient_frames(10, 64, 48), 64, 48, 25, "ffv1", "yuv420p", 440.0);
+  VideoReadOptions o;
+  o.keep_other_streams = false;
+  VideoReader r(dir / "a.mkv", o);
+  EXPECT_EQ(r.info().audio_streams, 1);
+  VideoFrame f;
+  int n = 0;
+  while (r.read(f)) ++n;
+  EXPECT_EQ(n, 10);
 }
 
 TEST(VideoPaths, Extensions) {

@@ -1,15 +1,21 @@
 // `sealite embed` / `sealite detect` on videos through the CLI entry points
 // (cli/video_cmd.h): the fixture clip through FFV1, float dumps against the
-// references, detection JSON, audio copy, and failures leaving no output.
+// references, detection JSON, audio copy, and failures leaving no output;
+// through the `sealite` binary: broken inputs and variable frame rate are
+// one-line errors with exit code 2 and no output, rotation and timestamps kept.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 extern "C" {
 #include <libavformat/avformat.h>
 }
 
+#include "cli/cli_runner.h"
 #include "cli/video_cmd.h"
 #include "core/error.h"
 #include "core/fs.h"
@@ -175,6 +181,222 @@ TEST(VideoCliFiles, FailuresLeaveNoOutput) {
   EXPECT_EQ(after, 0u);
   EXPECT_FALSE(fs::exists(tmp / "o.mp4"));
   (void)before;
+}
+
+// ---- through the sealite binary
+
+using sealite::testing::count_lines;
+using sealite::testing::RunResult;
+using sealite::testing::run_sealite;
+
+std::vector<std::vector<uint8_t>> pattern_frames(int n, int w, int h) {
+  std::vector<std::vector<uint8_t>> frames;
+  for (int t = 0; t < n; ++t) {
+    std::vector<uint8_t> f(static_cast<size_t>(w) * h * 3);
+    for (size_t i = 0; i < f.size(); ++i) f[i] = static_cast<uint8_t>((i * 7 + t * 13) & 255);
+    frames.push_back(std::move(f));
+  }
+  return frames;
+}
+
+fs::path fresh(const std::string& name) {
+  const fs::path d = sealite::testing::temp_dir() / name;
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+std::vector<std::string> file_names(const fs::path& d) {
+  std::vector<std::string> v;
+  for (auto& e : fs::directory_iterator(d)) v.push_back(e.path().filename().string());
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+
+#define EXPECT_ONE_LINE_VIDEO_ERROR(r, needle)                                \
+  do {                                                                        \
+    EXPECT_EQ((r).code, 2) << (r).err;                                        \
+    EXPECT_EQ(count_lines((r).err), 1) << (r).err;                            \
+    EXPECT_NE((r).err.find(needle), std::string::npos) << (r).err;            \
+    EXPECT_EQ((r).err.find("internal error"), std::string::npos) << (r).err;  \
+    EXPECT_EQ((r).out, "") << (r).out;                                        \
+  } while (0)
+
+struct Timing {
+  std::vector<int64_t> pts;
+  int tb_num = 1, tb_den = 1, fps_num = 0, fps_den = 1, width = 0, height = 0;
+  double rotation = 0;
+};
+Timing timing_of(const fs::path& p) {
+  media::VideoReader r(p);
+  Timing t;
+  media::VideoFrame f;
+  while (r.read(f)) t.pts.push_back(f.pts);
+  t.tb_num = r.info().tb_num;
+  t.tb_den = r.info().tb_den;
+  t.fps_num = r.info().fps_num;
+  t.fps_den = r.info().fps_den;
+  t.width = r.info().width;
+  t.height = r.info().height;
+  t.rotation = r.info().rotation;
+  return t;
+}
+
+TEST(VideoCliBinary, HelpMentionsRotationAndVariableFrameRate) {
+  for (const char* cmd : {"embed", "detect"}) {
+    SCOPED_TRACE(cmd);
+    RunResult v = run_sealite(std::string(cmd) + " in.mp4 --help");
+    ASSERT_EQ(v.code, 0) << v.err;
+    EXPECT_NE(v.out.find("ariable frame rate"), std::string::npos) << v.out;
+    EXPECT_NE(v.out.find("stored orientation"), std::string::npos) << v.out;
+    RunResult i = run_sealite(std::string(cmd) + " --help");  // the image help points to the video one
+    ASSERT_EQ(i.code, 0) << i.err;
+    EXPECT_NE(i.out.find("IN.mp4 --help"), std::string::npos) << i.out;
+    EXPECT_NE(i.out.find("ariable frame rate"), std::string::npos) << i.out;
+  }
+}
+
+TEST(VideoCliBinary, VariableFrameRateIsRefusedAndLeavesNothing) {
+  SEALITE_REQUIRE_FAMILY_MODEL(model, "vs10");
+  const fs::path dir = fresh("cli_vfr");
+  // 25 fps, then a frame missing before frame 6: the failure comes after
+  // frames were already encoded into the temporary file.
+  media::TestVideoOptions o;
+  o.time_base_den = 1000;
+  o.pts = {0, 40, 80, 120, 160, 200, 280, 320};
+  o.audio_sine_hz = 440;
+  media::write_test_video(dir / "vfr.mkv", pattern_frames(8, 64, 48), 64, 48, 25, "ffv1", "yuv420p", o);
+  media::write_test_video(dir / "vfr.mp4", pattern_frames(8, 64, 48), 64, 48, 25, "libx264", "yuv420p", o);
+  const auto before = file_names(dir);
+  for (const char* in : {"vfr.mkv", "vfr.mp4"}) {
+    SCOPED_TRACE(in);
+    // (the PCM audio of the .mkv does not go into MP4: Matroska output only)
+    for (const char* out : {"out.mkv", "out.mp4"}) {
+      if (std::string(in) == "vfr.mkv" && std::string(out) == "out.mp4") continue;
+      RunResult r = run_sealite("embed " + q(dir / in) + " -o " + q(dir / out) + " --model " + q(model) +
+                                " --message random:1 --json");
+      EXPECT_ONE_LINE_VIDEO_ERROR(r, "variable frame rate");
+      EXPECT_NE(r.err.find("frames 5 -> 6"), std::string::npos) << r.err;
+    }
+    RunResult d = run_sealite("detect " + q(dir / in) + " --model " + q(model) + " --json");
+    EXPECT_ONE_LINE_VIDEO_ERROR(d, "variable frame rate");
+  }
+  EXPECT_EQ(file_names(dir), before);  // no output, no temporary file
+}
+
+TEST(VideoCliBinary, BrokenInputsAreOneLineErrorsAndWriteNothing) {
+  SEALITE_REQUIRE_FAMILY_MODEL(model, "vs10");
+  const fs::path dir = fresh("cli_broken");
+  {  // text
+    std::ofstream(dir / "garbage.mp4") << "not a video, just text";
+  }
+  // a PNG named .mp4
+  fs::copy_file(sealite::testing::input_png(), dir / "image.mp4");
+  {  // audio only: a WAV named .mkv
+    std::vector<uint8_t> wav(44 + 16000, 0);
+    auto put32 = [&](size_t at, uint32_t v) { for (int i = 0; i < 4; ++i) wav[at + i] = (v >> (8 * i)) & 255; };
+    auto put16 = [&](size_t at, uint16_t v) { wav[at] = v & 255; wav[at + 1] = v >> 8; };
+    std::memcpy(wav.data(), "RIFF", 4);
+    put32(4, 36 + 16000);
+    std::memcpy(wav.data() + 8, "WAVEfmt ", 8);
+    put32(16, 16);
+    put16(20, 1);
+    put16(22, 1);
+    put32(24, 8000);
+    put32(28, 16000);
+    put16(32, 2);
+    put16(34, 16);
+    std::memcpy(wav.data() + 36, "data", 4);
+    put32(40, 16000);
+    write_file_atomic(dir / "audio.mkv", wav);
+  }
+  {  // an MP4 cut before its index
+    media::write_test_video(dir / "whole.mp4", pattern_frames(10, 64, 48), 64, 48, 25, "libx264", "yuv420p");
+    auto bytes = read_file(dir / "whole.mp4");
+    bytes.resize(bytes.size() / 2);
+    write_file_atomic(dir / "cut.mp4", bytes);
+    fs::remove(dir / "whole.mp4");
+  }
+  fs::create_directories(dir / "folder.mp4");
+  const auto before = file_names(dir);
+  struct Case {
+    std::string input, needle;
+  };
+  for (const Case& c : {Case{"missing.mp4", "no such file"}, Case{"folder.mp4", "is a directory"},
+                        Case{"garbage.mp4", "cannot read as a video"}, Case{"image.mp4", "still image"},
+                        Case{"audio.mkv", "no video stream"}, Case{"cut.mp4", "truncated"}}) {
+    SCOPED_TRACE(c.input);
+    RunResult e = run_sealite("embed " + q(dir / c.input) + " -o " + q(dir / "out.mp4") + " --model " + q(model));
+    EXPECT_ONE_LINE_VIDEO_ERROR(e, c.needle);
+    RunResult d = run_sealite("detect " + q(dir / c.input) + " --model " + q(model));
+    EXPECT_ONE_LINE_VIDEO_ERROR(d, c.needle);
+  }
+  // odd size (the 79x45 fixture) with a 4:2:0 pixel format: refused before anything is written
+  RunResult odd = run_sealite("embed " + q(input_mkv()) + " -o " + q(dir / "odd.mp4") + " --model " + q(model) +
+                              " --pix-fmt yuv420p");
+  EXPECT_ONE_LINE_VIDEO_ERROR(odd, "odd size");
+  EXPECT_EQ(file_names(dir), before);
+}
+
+TEST(VideoCliBinary, RotationKeptFramesInStoredOrientation) {
+  SEALITE_REQUIRE_FAMILY_MODEL(model, "vs10");
+  const fs::path dir = fresh("cli_rotation");
+  // A portrait phone video: 64x48 stored, shown after 90 degrees clockwise.
+  media::TestVideoOptions o;
+  o.rotation = 90;
+  o.audio_sine_hz = 1000;
+  media::write_test_video(dir / "portrait.mp4", pattern_frames(9, 64, 48), 64, 48, 30, "libx264", "yuv420p", o);
+  const Timing src = timing_of(dir / "portrait.mp4");
+  ASSERT_EQ(src.rotation, 90.0);
+  for (const char* out : {"wm.mp4", "wm.mov", "wm.mkv"}) {
+    SCOPED_TRACE(out);
+    RunResult r = run_sealite("embed " + q(dir / "portrait.mp4") + " -o " + q(dir / out) + " --model " + q(model) +
+                              " --message random:3 --json");
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["rotation"].get<double>(), 90.0);
+    const Timing t = timing_of(dir / out);
+    EXPECT_EQ(t.rotation, 90.0);
+    // Watermarked in the stored orientation, as Meta's reference (which reads
+    // frames without autorotation) does: the frames are still 64x48.
+    EXPECT_EQ(t.width, 64);
+    EXPECT_EQ(t.height, 48);
+    // Same frames at the same times. Relative to the first frame: Matroska
+    // cannot store the AAC priming's negative timestamps, so its muxer moves
+    // every stream 21 ms later (as `ffmpeg -c copy` does); MP4 / MOV keep them.
+    ASSERT_EQ(t.pts.size(), src.pts.size());
+    const bool mkv = fs::path(out).extension() == ".mkv";
+    for (size_t i = 0; i < t.pts.size(); ++i)
+      EXPECT_NEAR(av_rescale_q(t.pts[i] - (mkv ? t.pts[0] : 0), {t.tb_num, t.tb_den}, {1, 90000}),
+                  av_rescale_q(src.pts[i] - (mkv ? src.pts[0] : 0), {src.tb_num, src.tb_den}, {1, 90000}),
+                  mkv ? 90 : 0)  // 1 ms: Matroska timestamps are in milliseconds
+          << "frame " << i;
+  }
+}
+
+TEST(VideoCliBinary, Ffv1FrameCountAndTimestampsKeptExactly) {
+  SEALITE_REQUIRE_FAMILY_MODEL(model, "vs10");
+  const fs::path dir = fresh("cli_timing");
+  // the 24 fps fixture, and 29.97 fps with exact 1/30000 timestamps starting at 1001
+  media::TestVideoOptions o;
+  o.time_base_den = 30000;
+  for (int i = 0; i < 12; ++i) o.pts.push_back(1001 * (i + 1));
+  media::write_test_video(dir / "ntsc.mkv", pattern_frames(12, 64, 48), 64, 48, 30, "ffv1", "yuv420p", o);
+  for (const fs::path& in : {input_mkv(), dir / "ntsc.mkv"}) {
+    SCOPED_TRACE(in.string());
+    const fs::path out = dir / ("wm_" + in.filename().string());
+    RunResult r = run_sealite("embed " + q(in) + " -o " + q(out) + " --model " + q(model) +
+                              " --codec ffv1 --message random:2 --json");
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.err, "");  // not a terminal: no progress bar
+    const Timing a = timing_of(in), b = timing_of(out);
+    EXPECT_EQ(nlohmann::json::parse(r.out)["frames"].get<size_t>(), a.pts.size());
+    EXPECT_EQ(b.tb_num, a.tb_num);
+    EXPECT_EQ(b.tb_den, a.tb_den);
+    EXPECT_EQ(b.pts, a.pts);  // same frame count, same timestamps
+    EXPECT_EQ(b.fps_num * a.fps_den, a.fps_num * b.fps_den);
+  }
 }
 
 }  // namespace

