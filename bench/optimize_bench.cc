@@ -10,6 +10,8 @@
 //   edge_tc        optimized with --passes +xnnpack-reflect-pad: zero PAD + ADD of the
 //                  two edge rows, taken by a 2-tap depthwise conv with stride n-3 and
 //                  put in place by a TRANSPOSE_CONV with stride n+1 (XNNPACK-only ops)
+//   xnnpack        `sealite optimize --target xnnpack`: edge_tc plus gelu-rational,
+//                  channel-mean-to-conv, rsqrt-to-div (the whole graph in one partition)
 //   zero_pad       reference lower bound: PAD with zeros (not the same function)
 // Also the detector tail (pad, conv, LayerNorm, GELU, mean, FC) after the blocks.
 //
@@ -51,9 +53,10 @@ testing::SeedGraphSpec spec() {
   return s;
 }
 
-std::vector<uint8_t> run_passes(std::vector<uint8_t> bytes, const std::vector<std::string>& names) {
+std::vector<uint8_t> run_passes(std::vector<uint8_t> bytes, const std::vector<std::string>& names,
+                                const std::string& target = "default") {
   auto m = tfl::read_model(bytes.data(), bytes.size());
-  passes::Pipeline p(names);
+  passes::Pipeline p(names, target);
   p.run_model(m);
   return tfl::write_model(*m);
 }
@@ -135,6 +138,7 @@ const std::map<std::string, std::vector<uint8_t>>& models(bool tail) {
   out["dw_mask"] = mirror_pad_as_dw_mask(out["mirror_pad"], false);
   out["zero_pad"] = mirror_pad_as_dw_mask(out["mirror_pad"], true);
   out["edge_tc"] = run_passes(orig, {"+xnnpack-reflect-pad"});
+  out["xnnpack"] = run_passes(orig, {}, "xnnpack");
   return out;
 }
 
@@ -180,6 +184,7 @@ SEED_BENCH(mirror_pad)
 SEED_BENCH(slice_concat)
 SEED_BENCH(dw_mask)
 SEED_BENCH(edge_tc)
+SEED_BENCH(xnnpack)
 SEED_BENCH(zero_pad)
 
 BENCHMARK_MAIN();

@@ -617,6 +617,9 @@ bool png_encode(png_structp png, png_infop info, PngEncodeState* st) {
                  static_cast<png_uint_32>(img.icc.size()));
   if (!img.exif.empty())
     png_set_eXIf_1(png, info, static_cast<png_uint_32>(img.exif.size()), const_cast<png_bytep>(img.exif.data()));
+  // zlib level 3 instead of libpng's 6: a watermarked photo's noisy low bits
+  // hardly compress better at 6, and 1080p encoding is ~2x faster (bench/pipeline_bench).
+  png_set_compression_level(png, 3);
   png_write_info(png, info);
   for (int y = 0; y < img.height; ++y) {
     png_fill_row(st, y);

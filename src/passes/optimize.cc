@@ -189,6 +189,20 @@ double max_diff(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, rt
   return m;
 }
 
+// A difference as JSON: a number, or "inf" / "nan" (JSON has no such numbers;
+// nlohmann would write null, which does not read back as a double).
+json diff_json(double d) {
+  if (std::isfinite(d)) return d;
+  return std::isnan(d) ? "nan" : d > 0 ? "inf" : "-inf";
+}
+
+double diff_from(const json& j) {
+  if (j.is_number()) return j.get<double>();
+  if (j.is_string() && j.get<std::string>() == "nan") return std::numeric_limits<double>::quiet_NaN();
+  if (j.is_string() && j.get<std::string>() == "-inf") return -std::numeric_limits<double>::infinity();
+  return std::numeric_limits<double>::infinity();
+}
+
 // TensorFlow Lite 2.9's XNNPACK delegate crashes (SIGSEGV in Invoke) on a graph
 // where a delegated op writes a tensor that nobody reads; such models are run
 // with built-in kernels only.
@@ -331,8 +345,8 @@ Verification verify(const std::vector<RunPair>& pairs, const OptimizeOptions& o,
       v.max_abs = std::max(v.max_abs, dmax[i]);
       v.max_abs_xnn = std::max(v.max_abs_xnn, dxnn[i]);
       json oj = {{"subgraph", pr.subgraph}, {"output", i}, {"name", info.name}, {"type", info.type_name},
-                 {"max_abs_diff", dmax[i]}, {"atol", atol}, {"ok", ok}};
-      oj["max_abs_diff_xnnpack"] = ax ? json(dxnn[i]) : json(nullptr);
+                 {"max_abs_diff", diff_json(dmax[i])}, {"atol", atol}, {"ok", ok}};
+      oj["max_abs_diff_xnnpack"] = ax ? diff_json(dxnn[i]) : json(nullptr);
       v.outputs.push_back(oj);
       if (!ok && v.error.empty()) {
         char buf[256];
@@ -347,7 +361,8 @@ Verification verify(const std::vector<RunPair>& pairs, const OptimizeOptions& o,
 
 json verification_json(const Verification& v) {
   return {{"original_loads", v.original_loads}, {"optimized_loads", v.optimized_loads}, {"ok", v.ok},
-          {"compared", v.compared}, {"error", v.error}, {"max_abs", v.max_abs}, {"max_abs_xnn", v.max_abs_xnn},
+          {"compared", v.compared}, {"error", v.error}, {"max_abs", diff_json(v.max_abs)},
+          {"max_abs_xnn", diff_json(v.max_abs_xnn)},
           {"outputs", v.outputs}, {"xnnpack_note", v.xnnpack_note}};
 }
 
@@ -358,8 +373,8 @@ Verification verification_from(const json& j) {
   v.ok = j.at("ok");
   v.compared = j.at("compared");
   v.error = j.at("error");
-  v.max_abs = j.at("max_abs");
-  v.max_abs_xnn = j.at("max_abs_xnn");
+  v.max_abs = diff_from(j.at("max_abs"));
+  v.max_abs_xnn = diff_from(j.at("max_abs_xnn"));
   v.outputs = j.at("outputs");
   v.xnnpack_note = j.at("xnnpack_note");
   return v;
@@ -484,7 +499,7 @@ OptimizeResult optimize_model_bytes(const std::vector<uint8_t>& input, const std
   auto model = tfl::read_model(input.data(), input.size(), name);
   const json before = census_json(input);
 
-  Pipeline pipe(o.passes);
+  Pipeline pipe(o.passes, o.target);
   res.pipeline = pipe.run_model(model);
   res.changed = res.pipeline.changed;
   json passes_json = json::object();
@@ -550,8 +565,8 @@ OptimizeResult optimize_model_bytes(const std::vector<uint8_t>& input, const std
     vj["ok"] = v.ok;
     if (res.changed && v.original_loads) vj["optimized_loads"] = v.optimized_loads;
     if (res.changed && v.compared) {
-      vj["max_abs_diff"] = v.max_abs;
-      vj["max_abs_diff_xnnpack"] = v.max_abs_xnn;
+      vj["max_abs_diff"] = diff_json(v.max_abs);
+      vj["max_abs_diff_xnnpack"] = diff_json(v.max_abs_xnn);
       vj["outputs"] = v.outputs;
       vj["multi_subgraph"] = multi;
       if (!v.xnnpack_note.empty()) vj["xnnpack_note"] = v.xnnpack_note;
@@ -564,6 +579,9 @@ OptimizeResult optimize_model_bytes(const std::vector<uint8_t>& input, const std
     } else if (!v.ok) {
       res.may_write = false;
       res.refusal = "verification failed: " + v.error + "; nothing written";
+      if (o.target != "default")
+        res.refusal += " (the " + o.target + " target's passes change rounding, see --list-passes: a larger --atol, "
+                       "or --passes=-NAME to leave out the pass that moves the outputs, may be what you want)";
     } else {
       res.may_write = true;
     }
@@ -575,6 +593,7 @@ OptimizeResult optimize_model_bytes(const std::vector<uint8_t>& input, const std
 
   rep["changed"] = res.changed;
   rep["reason"] = res.reason;
+  rep["target"] = o.target;
   rep["passes_run"] = pass_names;
   rep["passes_applied"] = passes_json;
   rep["notes"] = res.pipeline.notes;
@@ -629,6 +648,8 @@ std::string render_report(const json& r) {
   char buf[512];
   s << "sealite optimize: " << r.value("input", std::string()) << "\n";
   s << "  result       " << r.value("reason", std::string()) << "\n";
+  if (r.value("target", std::string("default")) != "default")
+    s << "  target       " << r["target"].get<std::string>() << "\n";
   if (!r["passes_applied"].empty()) {
     s << "  passes       ";
     bool first = true;
@@ -653,7 +674,7 @@ std::string render_report(const json& r) {
     s << "  verify       skipped (--no-verify)\n";
   } else if (v.contains("max_abs_diff")) {
     std::snprintf(buf, sizeof buf, "  verify       %d input set(s): max |diff| %.3g (built-in kernels), %.3g (XNNPACK) -> %s\n",
-                  v["runs"].get<int>(), v["max_abs_diff"].get<double>(), v["max_abs_diff_xnnpack"].get<double>(),
+                  v["runs"].get<int>(), diff_from(v["max_abs_diff"]), diff_from(v["max_abs_diff_xnnpack"]),
                   v.value("ok", false) ? "OK" : "FAILED");
     s << buf;
   } else if (v.contains("original_loads")) {

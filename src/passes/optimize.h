@@ -17,7 +17,8 @@
 namespace sealite::passes {
 
 struct OptimizeOptions {
-  std::vector<std::string> passes;                 // empty: all passes
+  std::vector<std::string> passes;                 // empty: the target's set (see default_pass_names)
+  std::string target = "default";                  // "default" (exact passes) or "xnnpack" (see pass.h)
   int verify = 5;                                  // input sets to compare on; 0: do not run TensorFlow Lite
   std::optional<double> atol;                      // default: 1e-5 for float outputs, 0 for integer outputs
   std::vector<std::filesystem::path> input_files;  // .npy, one per input of subgraph 0 (in order)

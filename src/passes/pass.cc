@@ -21,18 +21,34 @@ std::vector<std::unique_ptr<Pass>> all_passes() {
   v.push_back(make_merge_pads());
   v.push_back(make_lower_mirror_pad());
   v.push_back(make_xnnpack_reflect_pad());
+  v.push_back(make_gelu_rational());
+  v.push_back(make_channel_mean_to_conv());
+  v.push_back(make_rsqrt_to_div());
   std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a->priority() > b->priority(); });
   return v;
 }
 
-std::vector<std::string> default_pass_names() {
+std::vector<std::string> target_names() { return {"default", "xnnpack"}; }
+
+void check_target(const std::string& target) {
+  std::string known;
+  for (auto& t : target_names()) {
+    if (t == target) return;
+    known += (known.empty() ? "" : ", ") + t;
+  }
+  throw Error("unknown target '" + target + "' (known: " + known + ")");
+}
+
+std::vector<std::string> default_pass_names(const std::string& target) {
+  check_target(target);
   std::vector<std::string> names;
   for (auto& p : all_passes())
-    if (p->default_on()) names.push_back(p->name());
+    if (p->default_on() || (target != "default" && p->target() == target)) names.push_back(p->name());
   return names;
 }
 
-std::vector<std::string> resolve_pass_list(const std::vector<std::string>& spec) {
+std::vector<std::string> resolve_pass_list(const std::vector<std::string>& spec, const std::string& target) {
+  check_target(target);
   bool relative = !spec.empty();
   for (auto& s : spec) relative &= !s.empty() && (s[0] == '+' || s[0] == '-');
   std::vector<std::string> out;
@@ -46,7 +62,7 @@ std::vector<std::string> resolve_pass_list(const std::vector<std::string>& spec)
     }
     return out;
   }
-  out = default_pass_names();
+  out = default_pass_names(target);
   for (auto& s : spec) {
     const std::string name = s.substr(1);
     make_pass(name);

@@ -22,6 +22,12 @@ class Pass {
   virtual int priority() const = 0;
   // Part of the default set? (Opt-in passes trade something away; see their description.)
   virtual bool default_on() const { return true; }
+  // The runtime an opt-in pass is for: "" (none), or "xnnpack": rewrites that
+  // only pay off when the TensorFlow Lite 2.9 XNNPACK delegate runs the model
+  // (they turn ops it rejects into ops it takes, so the graph stays in one
+  // partition) and that are exact only up to rounding or for finite values.
+  // `--target xnnpack` adds every pass of that target to the default set.
+  virtual std::string target() const { return ""; }
   // Rewrites `g` (one subgraph of its model); true when anything changed.
   virtual bool run(graph::Graph& g) = 0;
 
@@ -38,10 +44,17 @@ class Pass {
 
 // Every pass, highest priority first.
 std::vector<std::unique_ptr<Pass>> all_passes();
-// The names run when --passes is not given (every pass with default_on()).
-std::vector<std::string> default_pass_names();
-// --passes syntax: "a,b" runs exactly a and b; "+a,-b" is the default set plus a, minus b.
-std::vector<std::string> resolve_pass_list(const std::vector<std::string>& spec);
+// Optimization targets: "default" (the exact passes) and "xnnpack" (plus every
+// pass whose target() is "xnnpack").
+std::vector<std::string> target_names();
+// Throws sealite::Error naming the known targets when `target` is not one.
+void check_target(const std::string& target);
+// The names run when --passes is not given: every pass with default_on(), plus
+// the passes of `target`.
+std::vector<std::string> default_pass_names(const std::string& target = "default");
+// --passes syntax: "a,b" runs exactly a and b; "+a,-b" is the target's set plus a, minus b.
+std::vector<std::string> resolve_pass_list(const std::vector<std::string>& spec,
+                                           const std::string& target = "default");
 // A pass by name; throws sealite::Error listing the known names.
 std::unique_ptr<Pass> make_pass(const std::string& name);
 
@@ -55,5 +68,8 @@ std::unique_ptr<Pass> make_push_transposes();
 std::unique_ptr<Pass> make_merge_pads();
 std::unique_ptr<Pass> make_lower_mirror_pad();
 std::unique_ptr<Pass> make_xnnpack_reflect_pad();
+std::unique_ptr<Pass> make_gelu_rational();
+std::unique_ptr<Pass> make_channel_mean_to_conv();
+std::unique_ptr<Pass> make_rsqrt_to_div();
 
 }  // namespace sealite::passes

@@ -9,9 +9,10 @@
 
 namespace sealite::passes {
 
-Pipeline::Pipeline(const std::vector<std::string>& names) {
+Pipeline::Pipeline(const std::vector<std::string>& names, const std::string& target) {
   {
-    for (auto& n : resolve_pass_list(names.empty() ? default_pass_names() : names)) passes_.push_back(make_pass(n));
+    for (auto& n : resolve_pass_list(names.empty() ? default_pass_names(target) : names, target))
+      passes_.push_back(make_pass(n));
     std::stable_sort(passes_.begin(), passes_.end(),
                      [](const auto& a, const auto& b) { return a->priority() > b->priority(); });
   }

@@ -29,8 +29,9 @@ struct PipelineResult {
 
 class Pipeline {
  public:
-  // Empty names: the default set. Otherwise resolve_pass_list() syntax ("a,b" or "+a,-b").
-  explicit Pipeline(const std::vector<std::string>& names = {});
+  // Empty names: the target's set (see default_pass_names). Otherwise
+  // resolve_pass_list() syntax ("a,b" or "+a,-b", relative to the target's set).
+  explicit Pipeline(const std::vector<std::string>& names = {}, const std::string& target = "default");
   const std::vector<std::unique_ptr<Pass>>& passes() const { return passes_; }
 
   // One subgraph to a fixed point; returns how often each pass changed it.

@@ -1,4 +1,4 @@
-// xnnpack-reflect-pad (opt-in, not in the default set): a reflection pad of 1
+// xnnpack-reflect-pad (opt-in, target xnnpack): a reflection pad of 1
 // on H and/or W of a float NHWC tensor, written only with ops the TensorFlow
 // Lite 2.9 XNNPACK delegate takes, so a graph of upsample blocks stays in one
 // delegate partition. Per padded axis of size n (n >= 5):
@@ -20,11 +20,12 @@ class XnnpackReflectPad : public Pass {
  public:
   std::string name() const override { return "xnnpack-reflect-pad"; }
   std::string description() const override {
-    return "opt-in: reflect pad 1 on H/W of float NHWC as DEPTHWISE_CONV + TRANSPOSE_CONV + PAD + ADD, all taken "
-           "by the TFLite 2.9 XNNPACK delegate (one partition); slower than the default, exact for finite values only";
+    return "reflect pad 1 on H/W of float NHWC as DEPTHWISE_CONV + TRANSPOSE_CONV + PAD + ADD, all taken by the "
+           "TFLite 2.9 XNNPACK delegate (one partition); slower than SLICE + CONCATENATION, exact for finite values only";
   }
   int priority() const override { return 110; }  // before lower-mirror-pad takes the pad
   bool default_on() const override { return false; }
+  std::string target() const override { return "xnnpack"; }
 
   bool run(graph::Graph& g) override {
     bool changed = false;

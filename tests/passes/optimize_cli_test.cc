@@ -69,6 +69,34 @@ TEST(OptimizeCli, ReportShowsPartitionsLatencyAndCensus) {
     EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
 }
 
+TEST(OptimizeCli, TargetXnnpackPutsTheSeedTailInOnePartition) {
+  auto out = sealite::testing::temp_dir() / "seed_tail.xnn.tflite";
+  auto r = run_sealite("optimize " + seed_file().string() + " -o " + out.string() +
+                       " --target xnnpack --report --json --runs 1 --verify 3 --atol 1e-6");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["target"], "xnnpack");
+  EXPECT_TRUE(j["verify"]["ok"].get<bool>());
+  EXPECT_EQ(j["gather_nd"]["after"], 0);
+  EXPECT_EQ(j["transpose"]["after"], 0);
+  EXPECT_GT(j["delegation"]["before"]["partitions"].get<int>(), 1);
+  EXPECT_EQ(j["delegation"]["after"]["partitions"], 1) << j["delegation"].dump(2);
+  EXPECT_EQ(j["delegation"]["after"]["builtin_nodes"], 0) << j["delegation"].dump(2);
+  for (const char* p : {"gelu-rational", "channel-mean-to-conv", "xnnpack-reflect-pad"})
+    EXPECT_TRUE(j["passes_applied"].contains(p)) << p;
+  // text report names the target; unknown targets are usage errors
+  auto t = run_sealite("optimize " + seed_file().string() + " -o " + out.string() + ".2 --target xnnpack --verify 1");
+  EXPECT_EQ(t.code, 0) << t.err;
+  auto bad = run_sealite("optimize " + seed_file().string() + " -o " + out.string() + ".3 --target gpu");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("unknown target"), std::string::npos) << bad.err;
+  auto l = run_sealite("optimize --list-passes");
+  EXPECT_NE(l.out.find("[xnnpack]"), std::string::npos) << l.out;
+  EXPECT_NE(l.out.find("gelu-rational"), std::string::npos);
+  auto h = run_sealite("optimize --help");
+  EXPECT_NE(h.out.find("--target"), std::string::npos);
+}
+
 TEST(OptimizeCli, ModelThatDoesNotLoadIsNotWritten) {
   // A custom op TensorFlow Lite does not know.
   sealite::testing::SeedGraphSpec spec;

@@ -88,11 +88,12 @@ struct Optimized {
   double max_diff() const { return res.report["verify"].value("max_abs_diff", -1.0); }
 };
 
-// Runs `passes` (empty: all) on the model and verifies it in TensorFlow Lite on `verify` input sets.
+// Runs `passes` (empty: the target's set) on the model and verifies it in TensorFlow Lite on `verify` input sets.
 inline Optimized optimize(const std::vector<uint8_t>& bytes, std::vector<std::string> passes = {}, int verify = 3,
-                          std::optional<double> atol = std::nullopt) {
+                          std::optional<double> atol = std::nullopt, const std::string& target = "default") {
   passes::OptimizeOptions o;
   o.passes = std::move(passes);
+  o.target = target;
   o.verify = verify;
   o.atol = atol;
   Optimized r;
