@@ -20,13 +20,26 @@ fs::path shared_dir() {
   return {};
 }
 
+namespace {
+// The per-process scratch directory, removed when the test process exits
+// (set SEALITE_KEEP_TEST_FILES=1 to keep it for debugging).
+struct ScratchDir {
+  fs::path path;
+  ScratchDir() : path(fs::temp_directory_path() / ("sealite-test-" + std::to_string(getpid()))) {
+    fs::create_directories(path);
+  }
+  ~ScratchDir() {
+    const char* keep = std::getenv("SEALITE_KEEP_TEST_FILES");
+    if (keep && *keep && std::string(keep) != "0") return;
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+}  // namespace
+
 fs::path temp_dir() {
-  static fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("sealite-test-" + std::to_string(getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
+  static ScratchDir dir;
+  return dir.path;
 }
 
 }  // namespace sealite::testing
