@@ -126,9 +126,10 @@ int main(int argc, char** argv) {
   std::vector<std::tuple<std::string, std::string, bool, Variant>> alts;
   {
     Variant v;
-    v.name = "reflect_pad=slice_concat";
-    v.lowering.reflect_pad = vs::Lowering::ReflectPad::slice_concat;
-    alts.push_back({"videoseal_1.0", "embedder", true, v});
+    v.name = "reflect_pad=masked_dwconv";  // the XNNPACK-only form (one partition)
+    v.lowering.reflect_pad = vs::Lowering::ReflectPad::masked_dwconv;
+    for (const char* c : {"videoseal_0.0", "videoseal_1.0", "pixelseal"}) alts.push_back({c, "embedder", true, v});
+    alts.push_back({"videoseal_1.0", "detector", false, v});
     v.name = "reflect_pad=mirror_pad";
     v.lowering.reflect_pad = vs::Lowering::ReflectPad::mirror_pad;
     alts.push_back({"videoseal_1.0", "embedder", true, v});

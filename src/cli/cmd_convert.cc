@@ -98,8 +98,9 @@ int run(const std::vector<std::string>& argv) {
       .option("threads", "N", "threads for --delegation", "2")
       .option("gelu", "erf|builtin", "GELU lowering: exact-erf rational form from XNNPACK ops, or the GELU op "
               "(built-in kernel only in 2.9)", "builtin")
-      .option("reflect-pad", "masked|slice|mirror", "ReflectionPad2d(1): zero PAD + masked depthwise copies (XNNPACK), "
-              "4 SLICE + 2 CONCATENATION, or MIRROR_PAD", "masked")
+      .option("reflect-pad", "slice|masked|mirror", "ReflectionPad2d(1): 4 SLICE + 2 CONCATENATION (built-in copies; "
+              "fastest in 2.9), zero PAD + masked depthwise copies (XNNPACK only: one partition, ~10% slower), or "
+              "MIRROR_PAD", "slice")
       .option("channel-reduce", "conv|reduce", "channel sums of LayerNorm / RMSNorm: 1x1 CONV_2D (XNNPACK) or "
               "MEAN/SUM (built-in)", "conv")
       .option("tanh", "logistic|builtin", "tanh as 2*LOGISTIC(2x)-1 (XNNPACK) or TANH (built-in)", "logistic")

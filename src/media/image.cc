@@ -608,8 +608,7 @@ void png_fill_row(const PngEncodeState* st, int y, uint8_t* d) {
 }
 
 // The image data as one zlib stream, made in horizontal bands on all cores:
-// each band is filtered (per row, the PNG filter with the smallest sum of
-// |signed bytes|, libpng's heuristic) and raw-deflated on its own; every band
+// each band is Paeth-filtered and raw-deflated on its own; every band
 // but the last ends with a full flush (byte aligned, empty dictionary), so the
 // concatenation is one valid deflate stream; the Adler-32 checksums combine.
 // zlib level 3: a watermarked photo's noisy low bits hardly compress better
@@ -635,7 +634,7 @@ std::vector<uint8_t> png_idat_stream(const PngEncodeState& st) {
   auto run = [&](int b) {
     Band& band = out[b];
     const int y0 = static_cast<int>(int64_t{h} * b / bands), y1 = static_cast<int>(int64_t{h} * (b + 1) / bands);
-    std::vector<uint8_t> prev(rowbytes, 0), cur(rowbytes), cand(5 * (rowbytes + 1));
+    std::vector<uint8_t> prev(rowbytes, 0), cur(rowbytes), filtered(rowbytes + 1);
     if (y0 > 0) png_fill_row(&st, y0 - 1, prev.data());
     z_stream zs{};
     if (deflateInit2(&zs, kPngZlibLevel, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
@@ -647,32 +646,19 @@ std::vector<uint8_t> png_idat_stream(const PngEncodeState& st) {
     zs.avail_out = static_cast<uInt>(band.z.size());
     for (int y = y0; y < y1; ++y) {
       png_fill_row(&st, y, cur.data());
-      // the five filters of the PNG spec; keep the one with the smallest sum of |signed bytes|
-      uint64_t best_sum = UINT64_MAX;
-      int best = 0;
-      for (int f = 0; f < 5; ++f) {
-        uint8_t* o = cand.data() + f * (rowbytes + 1);
-        o[0] = static_cast<uint8_t>(f);
-        uint64_t sum = 0;
-        for (size_t i = 0; i < rowbytes; ++i) {
-          const int a = i >= static_cast<size_t>(bpp) ? cur[i - bpp] : 0;
-          const int up = prev[i];
-          const int c = i >= static_cast<size_t>(bpp) ? prev[i - bpp] : 0;
-          int pred = 0;
-          if (f == 1) pred = a;
-          else if (f == 2) pred = up;
-          else if (f == 3) pred = (a + up) >> 1;
-          else if (f == 4) {
-            const int p = a + up - c, pa = std::abs(p - a), pb = std::abs(p - up), pc = std::abs(p - c);
-            pred = (pa <= pb && pa <= pc) ? a : (pb <= pc ? up : c);
-          }
-          const uint8_t v = static_cast<uint8_t>(cur[i] - pred);
-          o[i + 1] = v;
-          sum += static_cast<uint64_t>(std::abs(static_cast<int>(static_cast<int8_t>(v))));
-        }
-        if (sum < best_sum) best_sum = sum, best = f;
+      // Paeth filter on every row. libpng's per-row choice among the five
+      // filters (smallest sum of |signed bytes|) made a 1080p photo 0.7 %
+      // smaller for 9 ms more (bench/pipeline_bench).
+      uint8_t* row = filtered.data();
+      row[0] = 4;
+      for (size_t i = 0; i < rowbytes; ++i) {
+        const int a = i >= static_cast<size_t>(bpp) ? cur[i - bpp] : 0;
+        const int up = prev[i];
+        const int c = i >= static_cast<size_t>(bpp) ? prev[i - bpp] : 0;
+        const int p = a + up - c, pa = std::abs(p - a), pb = std::abs(p - up), pc = std::abs(p - c);
+        const int pred = (pa <= pb && pa <= pc) ? a : (pb <= pc ? up : c);
+        row[i + 1] = static_cast<uint8_t>(cur[i] - pred);
       }
-      uint8_t* row = cand.data() + best * (rowbytes + 1);
       band.adler = adler32(band.adler, row, static_cast<uInt>(rowbytes + 1));
       band.length += static_cast<uLong>(rowbytes + 1);
       zs.next_in = row;

@@ -45,10 +45,11 @@ struct Lowering {
   // XNNPACK-only form: zero PAD + masked depthwise "copy from 2 away" per axis
   // (7 ops, layers.cc). Upsample block x2 + pad + conv3x3, 1x128x128x32 -> 16,
   // CPU ms at 1 thread: SAME zero pad 3.93, slice_concat 4.55, masked 8.37,
-  // mirror 17.0. Whole 1.0 embedder (full size, 1 thread, CPU ms): masked 304,
-  // slice_concat 301, mirror 343 -- masked is within 1% and keeps the embedder
-  // in ONE XNNPACK partition (slice_concat: 4 partitions, 36 built-in nodes).
-  enum class ReflectPad { mirror_pad, slice_concat, masked_dwconv } reflect_pad = ReflectPad::masked_dwconv;
+  // mirror 17.0. Whole full-size 1.0 embedder on a quiet machine (median of
+  // 10, 1 / 2 threads): slice_concat 270 / 143 ms, masked 285 / 166 ms: the
+  // built-in copies win although they split the embedder into 4 XNNPACK
+  // partitions; masked keeps ONE partition (convert --reflect-pad masked).
+  enum class ReflectPad { mirror_pad, slice_concat, masked_dwconv } reflect_pad = ReflectPad::slice_concat;
   // Sum/mean over the channel axis (LayerNorm / RMSNorm statistics): a 1x1
   // CONV_2D with C->1 constant weights (XNNPACK) or MEAN/SUM over axis 3
   // (built-in only in 2.9). Equal in cost (1.0 detector: 145 vs 148 ms);
