@@ -13,7 +13,7 @@
 namespace sealite::passes {
 namespace {
 
-class ChannelMeanToConv : public Pass {
+class ChannelMeanToConv : public OpRewritePass {
  public:
   std::string name() const override { return "channel-mean-to-conv"; }
   std::string description() const override {
@@ -24,70 +24,61 @@ class ChannelMeanToConv : public Pass {
   bool default_on() const override { return false; }
   std::string target() const override { return "xnnpack"; }
 
-  bool run(graph::Graph& g) override {
-    bool changed = false;
-    while (step(g)) changed = true;
-    return changed;
-  }
-
  private:
-  bool step(graph::Graph& g) {
-    graph::Uses u = g.uses();
-    for (int c = 0; c < g.num_ops(); ++c) {
-      if (g.op_code(c) != tfl::BuiltinOperator_MEAN || is_dead(g, u, c)) continue;
-      const auto& op = g.op(c);
-      if (op.inputs.size() != 2 || op.outputs.size() != 1 || op.inputs[0] < 0 || op.outputs[0] < 0) continue;
-      const int x = op.inputs[0], y = op.outputs[0];
-      const auto& xt = g.tensor(x);
-      const auto& yt = g.tensor(y);
-      const int rank = static_cast<int>(xt.shape.size());
-      auto axes = const_ints(g, op.inputs[1]);
-      if (!axes || axes->size() != 1 || rank < 2 || rank > 4) continue;
-      const int64_t axis = (*axes)[0] < 0 ? (*axes)[0] + rank : (*axes)[0];
-      if (axis != rank - 1) continue;  // other reductions: not this pass
-      const auto* ro = op.builtin_options.AsReducerOptions();
-      const bool keep = ro && ro->keep_dims;
-      if (xt.type != tfl::TensorType_FLOAT32 || yt.type != tfl::TensorType_FLOAT32 || is_quantized(xt) ||
-          is_quantized(yt) || !is_static(xt) || !is_static(yt)) {
-        note("MEAN -> '" + yt.name + "': not a static float32 tensor; kept");
-        continue;
-      }
-      const int C = xt.shape[rank - 1];
-      Shape kept = xt.shape;
-      kept.back() = 1;
-      Shape dropped(xt.shape.begin(), xt.shape.end() - 1);
-      if (yt.shape != (keep ? kept : dropped)) continue;
+  bool matches(tfl::BuiltinOperator code) const override { return code == tfl::BuiltinOperator_MEAN; }
 
-      Editor ed(g);
-      const std::string base = yt.name + "/channel_mean";
-      std::vector<float> w(C, 1.0f / static_cast<float>(C));
-      const float zero = 0.f;
-      const int bias = g.add_constant_f32(base + "/bias", {1}, std::span<const float>(&zero, 1));
-      const int mean = ed.tensor_like(y, kept, "/channel_mean");
-      if (rank == 4) {
-        const int wt = g.add_constant_f32(base + "/weights", {1, 1, 1, C}, w);
-        tfl::Conv2DOptionsT co;
-        co.padding = tfl::Padding_VALID;
-        co.stride_h = co.stride_w = 1;
-        co.dilation_h_factor = co.dilation_w_factor = 1;
-        tfl::BuiltinOptionsUnion cu;
-        cu.Set(std::move(co));
-        ed.add_op(c, tfl::BuiltinOperator_CONV_2D, {x, wt, bias}, {mean}, std::move(cu), 1);
-      } else {
-        const int wt = g.add_constant_f32(base + "/weights", {1, C}, w);
-        tfl::FullyConnectedOptionsT fo;
-        fo.keep_num_dims = true;
-        tfl::BuiltinOptionsUnion fu;
-        fu.Set(std::move(fo));
-        ed.add_op(c, tfl::BuiltinOperator_FULLY_CONNECTED, {x, wt, bias}, {mean}, std::move(fu), 5);  // v5: keep_num_dims
-      }
-      const int out = keep ? mean : ed.reshape(c, mean, dropped);
-      ed.forward(y, out);
-      ed.remove(c);
-      ed.commit();
-      return true;
+  bool rewrite(graph::Graph& g, const graph::Uses& u, int c) override {
+    const auto& op = g.op(c);
+    if (op.inputs.size() != 2 || op.outputs.size() != 1 || op.inputs[0] < 0 || op.outputs[0] < 0) return false;
+    const int x = op.inputs[0], y = op.outputs[0];
+    const auto& xt = g.tensor(x);
+    const auto& yt = g.tensor(y);
+    const int rank = static_cast<int>(xt.shape.size());
+    auto axes = const_ints(g, op.inputs[1]);
+    if (!axes || axes->size() != 1 || rank < 2 || rank > 4) return false;
+    const int64_t axis = (*axes)[0] < 0 ? (*axes)[0] + rank : (*axes)[0];
+    if (axis != rank - 1) return false;  // other reductions: not this pass
+    const auto* ro = op.builtin_options.AsReducerOptions();
+    const bool keep = ro && ro->keep_dims;
+    if (xt.type != tfl::TensorType_FLOAT32 || yt.type != tfl::TensorType_FLOAT32 || is_quantized(xt) ||
+        is_quantized(yt) || !is_static(xt) || !is_static(yt)) {
+      note("MEAN -> '" + yt.name + "': not a static float32 tensor; kept");
+      return false;
     }
-    return false;
+    const int C = xt.shape[rank - 1];
+    Shape kept = xt.shape;
+    kept.back() = 1;
+    Shape dropped(xt.shape.begin(), xt.shape.end() - 1);
+    if (yt.shape != (keep ? kept : dropped)) return false;
+
+    Editor ed(g);
+    const std::string base = yt.name + "/channel_mean";
+    std::vector<float> w(C, 1.0f / static_cast<float>(C));
+    const float zero = 0.f;
+    const int bias = g.add_constant_f32(base + "/bias", {1}, std::span<const float>(&zero, 1));
+    const int mean = ed.tensor_like(y, kept, "/channel_mean");
+    if (rank == 4) {
+      const int wt = g.add_constant_f32(base + "/weights", {1, 1, 1, C}, w);
+      tfl::Conv2DOptionsT co;
+      co.padding = tfl::Padding_VALID;
+      co.stride_h = co.stride_w = 1;
+      co.dilation_h_factor = co.dilation_w_factor = 1;
+      tfl::BuiltinOptionsUnion cu;
+      cu.Set(std::move(co));
+      ed.add_op(c, tfl::BuiltinOperator_CONV_2D, {x, wt, bias}, {mean}, std::move(cu), 1);
+    } else {
+      const int wt = g.add_constant_f32(base + "/weights", {1, C}, w);
+      tfl::FullyConnectedOptionsT fo;
+      fo.keep_num_dims = true;
+      tfl::BuiltinOptionsUnion fu;
+      fu.Set(std::move(fo));
+      ed.add_op(c, tfl::BuiltinOperator_FULLY_CONNECTED, {x, wt, bias}, {mean}, std::move(fu), 5);  // v5: keep_num_dims
+    }
+    const int out = keep ? mean : ed.reshape(c, mean, dropped);
+    ed.forward(y, out);
+    ed.remove(c);
+    ed.commit();
+    return true;
   }
 };
 

@@ -40,7 +40,7 @@ constexpr float kCoefficients[] = {0.0249343626f,   0.0102542909f,    0.00139713
                                    -8.48508644e-05f, 2.14626816e-05f, -1.94970355e-07f};
 constexpr int kSquarings = 4;  // (1 + r)^32 = ((1 + r)^16)^2: 4 steps in r-form, the last as q = s * s
 
-class GeluRational : public Pass {
+class GeluRational : public OpRewritePass {
  public:
   std::string name() const override { return "gelu-rational"; }
   std::string description() const override {
@@ -52,83 +52,74 @@ class GeluRational : public Pass {
   bool default_on() const override { return false; }
   std::string target() const override { return "xnnpack"; }
 
-  bool run(graph::Graph& g) override {
-    bool changed = false;
-    while (step(g)) changed = true;
-    return changed;
-  }
-
  private:
-  bool step(graph::Graph& g) {
-    graph::Uses u = g.uses();
-    for (int c = 0; c < g.num_ops(); ++c) {
-      if (g.op_code(c) != tfl::BuiltinOperator_GELU || is_dead(g, u, c)) continue;
-      const auto& op = g.op(c);
-      if (op.inputs.size() != 1 || op.outputs.size() != 1 || op.inputs[0] < 0 || op.outputs[0] < 0) continue;
-      const int x = op.inputs[0], y = op.outputs[0];
-      const auto& xt = g.tensor(x);
-      const std::string yname = g.tensor(y).name;
-      if (auto* go = op.builtin_options.AsGeluOptions(); go && go->approximate) {
-        note("GELU -> '" + yname + "': approximate (tanh) form; the 2.9 XNNPACK delegate takes no TANH; kept");
-        continue;
-      }
-      if (xt.type != tfl::TensorType_FLOAT32 || is_quantized(xt) || g.tensor(y).type != tfl::TensorType_FLOAT32 ||
-          xt.shape.size() > 4) {
-        note("GELU -> '" + yname + "': not a float32 tensor of rank <= 4; kept");
-        continue;
-      }
-      Editor ed(g);
-      const Shape shape = xt.shape;
-      const std::string base = yname + "/gelu_rational";
-      auto scalar = [&](const std::string& nm, float v) {
-        return g.add_constant_f32(base + "/" + nm, {}, std::span<const float>(&v, 1));
-      };
-      auto emit = [&](tfl::BuiltinOperator code, std::vector<int32_t> in, const std::string& nm) {
-        int out = ed.tensor_like(y, shape, "/gelu_rational/" + nm);
-        tfl::BuiltinOptionsUnion o;
-        switch (code) {
-          case tfl::BuiltinOperator_ADD: o.Set(tfl::AddOptionsT{}); break;
-          case tfl::BuiltinOperator_MUL: o.Set(tfl::MulOptionsT{}); break;
-          case tfl::BuiltinOperator_DIV: o.Set(tfl::DivOptionsT{}); break;
-          case tfl::BuiltinOperator_MINIMUM: case tfl::BuiltinOperator_MAXIMUM:
-            o.Set(tfl::MaximumMinimumOptionsT{});
-            break;
-          case tfl::BuiltinOperator_ABS: o.Set(tfl::AbsOptionsT{}); break;
-          default: break;
-        }
-        ed.add_op(c, code, std::move(in), {out}, std::move(o), 1);
-        return out;
-      };
-      const int two = scalar("two", 2.f), one = scalar("one", 1.f), zero = scalar("zero", 0.f);
-      const int abs_x = emit(tfl::BuiltinOperator_ABS, {x}, "abs");
-      const int t = emit(tfl::BuiltinOperator_MINIMUM, {abs_x, scalar("clamp", kClamp)}, "t");
-      // r = t * (a1 + t * (a2 + ... + t * a6))
-      constexpr int n = static_cast<int>(std::size(kCoefficients));
-      int r = emit(tfl::BuiltinOperator_MUL, {t, scalar("a" + std::to_string(n), kCoefficients[n - 1])},
-                   "r" + std::to_string(n));
-      for (int k = n - 2; k >= 0; --k) {
-        const std::string kn = std::to_string(k + 1);
-        r = emit(tfl::BuiltinOperator_ADD, {r, scalar("a" + kn, kCoefficients[k])}, "r" + kn + "_sum");
-        r = emit(tfl::BuiltinOperator_MUL, {r, t}, "r" + kn);
-      }
-      // (1 + r)^2 - 1 = r * (r + 2), kSquarings times
-      for (int k = 0; k < kSquarings; ++k) {
-        const std::string kn = std::to_string(k + 1);
-        int p = emit(tfl::BuiltinOperator_ADD, {r, two}, "sq" + kn + "_sum");
-        r = emit(tfl::BuiltinOperator_MUL, {r, p}, "sq" + kn);
-      }
-      const int s = emit(tfl::BuiltinOperator_ADD, {r, one}, "s");
-      const int q = emit(tfl::BuiltinOperator_MUL, {s, s}, "q");
-      const int h = emit(tfl::BuiltinOperator_MUL, {t, scalar("minus_half", -0.5f)}, "minus_half_t");
-      const int neg_c = emit(tfl::BuiltinOperator_DIV, {h, q}, "minus_c");
-      const int relu = emit(tfl::BuiltinOperator_MAXIMUM, {x, zero}, "relu");
-      const int out = emit(tfl::BuiltinOperator_ADD, {relu, neg_c}, "out");
-      ed.forward(y, out);
-      ed.remove(c);
-      ed.commit();
-      return true;
+  bool matches(tfl::BuiltinOperator code) const override { return code == tfl::BuiltinOperator_GELU; }
+
+  bool rewrite(graph::Graph& g, const graph::Uses& u, int c) override {
+    const auto& op = g.op(c);
+    if (op.inputs.size() != 1 || op.outputs.size() != 1 || op.inputs[0] < 0 || op.outputs[0] < 0) return false;
+    const int x = op.inputs[0], y = op.outputs[0];
+    const auto& xt = g.tensor(x);
+    const std::string yname = g.tensor(y).name;
+    if (auto* go = op.builtin_options.AsGeluOptions(); go && go->approximate) {
+      note("GELU -> '" + yname + "': approximate (tanh) form; the 2.9 XNNPACK delegate takes no TANH; kept");
+      return false;
     }
-    return false;
+    if (xt.type != tfl::TensorType_FLOAT32 || is_quantized(xt) || g.tensor(y).type != tfl::TensorType_FLOAT32 ||
+        xt.shape.size() > 4) {
+      note("GELU -> '" + yname + "': not a float32 tensor of rank <= 4; kept");
+      return false;
+    }
+    Editor ed(g);
+    const Shape shape = xt.shape;
+    const std::string base = yname + "/gelu_rational";
+    auto scalar = [&](const std::string& nm, float v) {
+      return g.add_constant_f32(base + "/" + nm, {}, std::span<const float>(&v, 1));
+    };
+    auto emit = [&](tfl::BuiltinOperator code, std::vector<int32_t> in, const std::string& nm) {
+      int out = ed.tensor_like(y, shape, "/gelu_rational/" + nm);
+      tfl::BuiltinOptionsUnion o;
+      switch (code) {
+        case tfl::BuiltinOperator_ADD: o.Set(tfl::AddOptionsT{}); break;
+        case tfl::BuiltinOperator_MUL: o.Set(tfl::MulOptionsT{}); break;
+        case tfl::BuiltinOperator_DIV: o.Set(tfl::DivOptionsT{}); break;
+        case tfl::BuiltinOperator_MINIMUM: case tfl::BuiltinOperator_MAXIMUM:
+          o.Set(tfl::MaximumMinimumOptionsT{});
+          break;
+        case tfl::BuiltinOperator_ABS: o.Set(tfl::AbsOptionsT{}); break;
+        default: break;
+      }
+      ed.add_op(c, code, std::move(in), {out}, std::move(o), 1);
+      return out;
+    };
+    const int two = scalar("two", 2.f), one = scalar("one", 1.f), zero = scalar("zero", 0.f);
+    const int abs_x = emit(tfl::BuiltinOperator_ABS, {x}, "abs");
+    const int t = emit(tfl::BuiltinOperator_MINIMUM, {abs_x, scalar("clamp", kClamp)}, "t");
+    // r = t * (a1 + t * (a2 + ... + t * a6))
+    constexpr int n = static_cast<int>(std::size(kCoefficients));
+    int r = emit(tfl::BuiltinOperator_MUL, {t, scalar("a" + std::to_string(n), kCoefficients[n - 1])},
+                 "r" + std::to_string(n));
+    for (int k = n - 2; k >= 0; --k) {
+      const std::string kn = std::to_string(k + 1);
+      r = emit(tfl::BuiltinOperator_ADD, {r, scalar("a" + kn, kCoefficients[k])}, "r" + kn + "_sum");
+      r = emit(tfl::BuiltinOperator_MUL, {r, t}, "r" + kn);
+    }
+    // (1 + r)^2 - 1 = r * (r + 2), kSquarings times
+    for (int k = 0; k < kSquarings; ++k) {
+      const std::string kn = std::to_string(k + 1);
+      int p = emit(tfl::BuiltinOperator_ADD, {r, two}, "sq" + kn + "_sum");
+      r = emit(tfl::BuiltinOperator_MUL, {r, p}, "sq" + kn);
+    }
+    const int s = emit(tfl::BuiltinOperator_ADD, {r, one}, "s");
+    const int q = emit(tfl::BuiltinOperator_MUL, {s, s}, "q");
+    const int h = emit(tfl::BuiltinOperator_MUL, {t, scalar("minus_half", -0.5f)}, "minus_half_t");
+    const int neg_c = emit(tfl::BuiltinOperator_DIV, {h, q}, "minus_c");
+    const int relu = emit(tfl::BuiltinOperator_MAXIMUM, {x, zero}, "relu");
+    const int out = emit(tfl::BuiltinOperator_ADD, {relu, neg_c}, "out");
+    ed.forward(y, out);
+    ed.remove(c);
+    ed.commit();
+    return true;
   }
 };
 

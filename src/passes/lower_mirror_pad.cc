@@ -16,7 +16,7 @@ bool lowerable_type(tfl::TensorType t) {
          t == tfl::TensorType_INT32;
 }
 
-class LowerMirrorPad : public Pass {
+class LowerMirrorPad : public OpRewritePass {
  public:
   std::string name() const override { return "lower-mirror-pad"; }
   std::string description() const override {
@@ -25,72 +25,63 @@ class LowerMirrorPad : public Pass {
   }
   int priority() const override { return 100; }
 
-  bool run(graph::Graph& g) override {
-    bool changed = false;
-    while (step(g)) changed = true;
-    return changed;
-  }
-
  private:
-  bool step(graph::Graph& g) {
-    graph::Uses u = g.uses();
-    for (int c = 0; c < g.num_ops(); ++c) {
-      if (g.op_code(c) != tfl::BuiltinOperator_MIRROR_PAD || is_dead(g, u, c)) continue;
-      const auto& op = g.op(c);
-      if (op.inputs.size() < 2 || op.outputs.size() != 1 || op.inputs[0] < 0 || op.outputs[0] < 0) continue;
-      const int x = op.inputs[0], y = op.outputs[0];
-      const auto& xt = g.tensor(x);
-      const int r = static_cast<int>(xt.shape.size());
-      auto pads = const_ints(g, op.inputs[1]);
-      if (!pads || static_cast<int>(pads->size()) != 2 * r || !is_static(xt) || !is_static(g.tensor(y))) continue;
-      if (r > 4 || !lowerable_type(xt.type) || !same_quantization(xt, g.tensor(y)) ||
-          (xt.quantization && xt.quantization->scale.size() > 1)) {
-        note("MIRROR_PAD -> '" + g.tensor(y).name + "': rank > 4, per-axis quantization or unsupported type; kept");
-        continue;
-      }
-      auto* mo = op.builtin_options.AsMirrorPadOptions();
-      const bool reflect = !mo || mo->mode == tfl::MirrorPadMode_REFLECT;
-      const int off = reflect ? 1 : 0;
-      bool valid = true;
-      for (int d = 0; d < r; ++d) {
-        int64_t n = xt.shape[d], b = (*pads)[2 * d], a = (*pads)[2 * d + 1];
-        if (b < 0 || a < 0 || b > n - off || a > n - off) valid = false;
-      }
-      if (!valid) continue;
-      Editor ed(g);
-      int cur = x;
-      for (int d = 0; d < r; ++d) {
-        const int b = static_cast<int>((*pads)[2 * d]), a = static_cast<int>((*pads)[2 * d + 1]);
-        if (b == 0 && a == 0) continue;
-        const Shape s = g.tensor(cur).shape;
-        const int n = s[d];
-        // Rows [lo, lo + count) of `cur` along d, in reverse order.
-        auto reversed_rows = [&](int lo, int count, std::vector<int>& parts) {
-          std::vector<int32_t> begin(r, 0), size(s.begin(), s.end());
-          if (count <= 4) {
-            for (int i = lo + count - 1; i >= lo; --i) {
-              begin[d] = i;
-              size[d] = 1;
-              parts.push_back(ed.slice(c, cur, begin, size));
-            }
-          } else {
-            begin[d] = lo;
-            size[d] = count;
-            parts.push_back(ed.reverse(c, ed.slice(c, cur, begin, size), d));
-          }
-        };
-        std::vector<int> parts;
-        if (b > 0) reversed_rows(off, b, parts);       // reflect: rows b..1; symmetric: rows b-1..0
-        parts.push_back(cur);
-        if (a > 0) reversed_rows(n - off - a, a, parts);  // reflect: rows n-2..n-1-a; symmetric: n-1..n-a
-        cur = ed.concat(c, parts, d);
-      }
-      ed.forward(y, cur);
-      ed.remove(c);
-      ed.commit();
-      return true;
+  bool matches(tfl::BuiltinOperator code) const override { return code == tfl::BuiltinOperator_MIRROR_PAD; }
+
+  bool rewrite(graph::Graph& g, const graph::Uses& u, int c) override {
+    const auto& op = g.op(c);
+    if (op.inputs.size() < 2 || op.outputs.size() != 1 || op.inputs[0] < 0 || op.outputs[0] < 0) return false;
+    const int x = op.inputs[0], y = op.outputs[0];
+    const auto& xt = g.tensor(x);
+    const int r = static_cast<int>(xt.shape.size());
+    auto pads = const_ints(g, op.inputs[1]);
+    if (!pads || static_cast<int>(pads->size()) != 2 * r || !is_static(xt) || !is_static(g.tensor(y))) return false;
+    if (r > 4 || !lowerable_type(xt.type) || !same_quantization(xt, g.tensor(y)) ||
+        (xt.quantization && xt.quantization->scale.size() > 1)) {
+      note("MIRROR_PAD -> '" + g.tensor(y).name + "': rank > 4, per-axis quantization or unsupported type; kept");
+      return false;
     }
-    return false;
+    auto* mo = op.builtin_options.AsMirrorPadOptions();
+    const bool reflect = !mo || mo->mode == tfl::MirrorPadMode_REFLECT;
+    const int off = reflect ? 1 : 0;
+    bool valid = true;
+    for (int d = 0; d < r; ++d) {
+      int64_t n = xt.shape[d], b = (*pads)[2 * d], a = (*pads)[2 * d + 1];
+      if (b < 0 || a < 0 || b > n - off || a > n - off) valid = false;
+    }
+    if (!valid) return false;
+    Editor ed(g);
+    int cur = x;
+    for (int d = 0; d < r; ++d) {
+      const int b = static_cast<int>((*pads)[2 * d]), a = static_cast<int>((*pads)[2 * d + 1]);
+      if (b == 0 && a == 0) continue;
+      const Shape s = g.tensor(cur).shape;
+      const int n = s[d];
+      // Rows [lo, lo + count) of `cur` along d, in reverse order.
+      auto reversed_rows = [&](int lo, int count, std::vector<int>& parts) {
+        std::vector<int32_t> begin(r, 0), size(s.begin(), s.end());
+        if (count <= 4) {
+          for (int i = lo + count - 1; i >= lo; --i) {
+            begin[d] = i;
+            size[d] = 1;
+            parts.push_back(ed.slice(c, cur, begin, size));
+          }
+        } else {
+          begin[d] = lo;
+          size[d] = count;
+          parts.push_back(ed.reverse(c, ed.slice(c, cur, begin, size), d));
+        }
+      };
+      std::vector<int> parts;
+      if (b > 0) reversed_rows(off, b, parts);       // reflect: rows b..1; symmetric: rows b-1..0
+      parts.push_back(cur);
+      if (a > 0) reversed_rows(n - off - a, a, parts);  // reflect: rows n-2..n-1-a; symmetric: n-1..n-a
+      cur = ed.concat(c, parts, d);
+    }
+    ed.forward(y, cur);
+    ed.remove(c);
+    ed.commit();
+    return true;
   }
 };
 

@@ -20,7 +20,7 @@ int mirror_mode(const graph::Graph& g, int op) {
   return o ? static_cast<int>(o->mode) : static_cast<int>(tfl::MirrorPadMode_REFLECT);
 }
 
-class MergePads : public Pass {
+class MergePads : public OpRewritePass {
  public:
   std::string name() const override { return "merge-pads"; }
   std::string description() const override {
@@ -29,67 +29,58 @@ class MergePads : public Pass {
   }
   int priority() const override { return 700; }
 
-  bool run(graph::Graph& g) override {
-    bool changed = false;
-    while (step(g)) changed = true;
-    return changed;
-  }
-
  private:
-  bool step(graph::Graph& g) {
-    graph::Uses u = g.uses();
-    for (int c = 0; c < g.num_ops(); ++c) {
-      auto code = g.op_code(c);
-      if (!is_pad(code) || is_dead(g, u, c)) continue;
-      const auto& op = g.op(c);
-      if (op.inputs.size() < 2 || op.outputs.size() != 1 || op.inputs[0] < 0 || op.outputs[0] < 0) continue;
-      const int x = op.inputs[0], y = op.outputs[0];
-      auto pads = const_ints(g, op.inputs[1]);
-      const int r = static_cast<int>(g.tensor(x).shape.size());
-      if (!pads || static_cast<int>(pads->size()) != 2 * r || !is_static(g.tensor(x))) continue;
-      if (!same_quantization(g.tensor(x), g.tensor(y))) continue;
-      Editor ed(g);
-      bool zero = true;
-      for (auto v : *pads) zero &= v == 0;
-      if (zero) {
-        if (ed.forward_needs_copy(y, x)) continue;
-        ed.forward(y, x);
-        ed.remove(c);
-        ed.commit();
-        return true;
-      }
-      int p = u.producer[x];
-      if (p < 0 || g.op_code(p) != code || g.is_graph_output(x) || u.consumers[x].size() != 1) continue;
-      const auto& pop = g.op(p);
-      if (pop.inputs.size() != op.inputs.size() || pop.inputs[0] < 0) continue;
-      const int x0 = pop.inputs[0];
-      auto pads0 = const_ints(g, pop.inputs[1]);
-      if (!pads0 || pads0->size() != pads->size() || !same_quantization(g.tensor(x0), g.tensor(y))) continue;
-      if (code == tfl::BuiltinOperator_PADV2) {
-        const auto* v0 = pop.inputs.size() > 2 && pop.inputs[2] >= 0 ? g.data(pop.inputs[2]) : nullptr;
-        const auto* v1 = op.inputs.size() > 2 && op.inputs[2] >= 0 ? g.data(op.inputs[2]) : nullptr;
-        if (!v0 || !v1 || *v0 != *v1) continue;
-      }
-      if (code == tfl::BuiltinOperator_MIRROR_PAD) {
-        if (mirror_mode(g, c) != mirror_mode(g, p)) continue;
-        bool disjoint = true;
-        for (int d = 0; d < r; ++d) {
-          bool a = (*pads0)[2 * d] != 0 || (*pads0)[2 * d + 1] != 0;
-          bool b = (*pads)[2 * d] != 0 || (*pads)[2 * d + 1] != 0;
-          disjoint &= !(a && b);
-        }
-        if (!disjoint) continue;
-      }
-      std::vector<int32_t> sum(pads->size());
-      for (size_t i = 0; i < sum.size(); ++i) sum[i] = static_cast<int32_t>((*pads)[i] + (*pads0)[i]);
-      int pt = ed.const_i32(g.tensor(y).name + "/paddings", sum, {r, 2});
-      g.op(c).inputs[0] = x0;
-      g.op(c).inputs[1] = pt;
-      ed.remove(p);
+  bool matches(tfl::BuiltinOperator code) const override { return is_pad(code); }
+
+  bool rewrite(graph::Graph& g, const graph::Uses& u, int c) override {
+    auto code = g.op_code(c);
+    const auto& op = g.op(c);
+    if (op.inputs.size() < 2 || op.outputs.size() != 1 || op.inputs[0] < 0 || op.outputs[0] < 0) return false;
+    const int x = op.inputs[0], y = op.outputs[0];
+    auto pads = const_ints(g, op.inputs[1]);
+    const int r = static_cast<int>(g.tensor(x).shape.size());
+    if (!pads || static_cast<int>(pads->size()) != 2 * r || !is_static(g.tensor(x))) return false;
+    if (!same_quantization(g.tensor(x), g.tensor(y))) return false;
+    Editor ed(g);
+    bool zero = true;
+    for (auto v : *pads) zero &= v == 0;
+    if (zero) {
+      if (ed.forward_needs_copy(y, x)) return false;
+      ed.forward(y, x);
+      ed.remove(c);
       ed.commit();
       return true;
     }
-    return false;
+    int p = u.producer[x];
+    if (p < 0 || g.op_code(p) != code || g.is_graph_output(x) || u.consumers[x].size() != 1) return false;
+    const auto& pop = g.op(p);
+    if (pop.inputs.size() != op.inputs.size() || pop.inputs[0] < 0) return false;
+    const int x0 = pop.inputs[0];
+    auto pads0 = const_ints(g, pop.inputs[1]);
+    if (!pads0 || pads0->size() != pads->size() || !same_quantization(g.tensor(x0), g.tensor(y))) return false;
+    if (code == tfl::BuiltinOperator_PADV2) {
+      const auto* v0 = pop.inputs.size() > 2 && pop.inputs[2] >= 0 ? g.data(pop.inputs[2]) : nullptr;
+      const auto* v1 = op.inputs.size() > 2 && op.inputs[2] >= 0 ? g.data(op.inputs[2]) : nullptr;
+      if (!v0 || !v1 || *v0 != *v1) return false;
+    }
+    if (code == tfl::BuiltinOperator_MIRROR_PAD) {
+      if (mirror_mode(g, c) != mirror_mode(g, p)) return false;
+      bool disjoint = true;
+      for (int d = 0; d < r; ++d) {
+        bool a = (*pads0)[2 * d] != 0 || (*pads0)[2 * d + 1] != 0;
+        bool b = (*pads)[2 * d] != 0 || (*pads)[2 * d + 1] != 0;
+        disjoint &= !(a && b);
+      }
+      if (!disjoint) return false;
+    }
+    std::vector<int32_t> sum(pads->size());
+    for (size_t i = 0; i < sum.size(); ++i) sum[i] = static_cast<int32_t>((*pads)[i] + (*pads0)[i]);
+    int pt = ed.const_i32(g.tensor(y).name + "/paddings", sum, {r, 2});
+    g.op(c).inputs[0] = x0;
+    g.op(c).inputs[1] = pt;
+    ed.remove(p);
+    ed.commit();
+    return true;
   }
 };
 

@@ -3,11 +3,23 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "passes/rewrite.h"
 
 namespace sealite::passes {
 
 void Pass::note(const std::string& text) {
   if (std::find(notes_.begin(), notes_.end(), text) == notes_.end()) notes_.push_back(text);
+}
+
+bool OpRewritePass::run(graph::Graph& g) {
+  bool changed = false;
+  for (bool again = true; again; changed |= again) {
+    again = false;
+    const graph::Uses u = g.uses();
+    for (int op = 0; op < g.num_ops() && !again; ++op)
+      again = matches(g.op_code(op)) && !is_dead(g, u, op) && rewrite(g, u, op);
+  }
+  return changed;
 }
 
 std::vector<std::unique_ptr<Pass>> all_passes() {

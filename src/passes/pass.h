@@ -42,6 +42,19 @@ class Pass {
   std::vector<std::string> notes_;
 };
 
+// A pass made of one local rewrite: run() offers every live op whose code
+// matches() to rewrite() and starts over after each change (op indices move),
+// until no op changes.
+class OpRewritePass : public Pass {
+ public:
+  bool run(graph::Graph& g) final;
+
+ protected:
+  virtual bool matches(tfl::BuiltinOperator code) const = 0;
+  // Rewrites op `op` and returns true, or returns false with the graph untouched.
+  virtual bool rewrite(graph::Graph& g, const graph::Uses& u, int op) = 0;
+};
+
 // Every pass, highest priority first.
 std::vector<std::unique_ptr<Pass>> all_passes();
 // Optimization targets: "default" (the exact passes) and "xnnpack" (plus every

@@ -61,7 +61,7 @@ struct Region {
   std::set<int> foreign;            // data inputs that need TRANSPOSE(., p^-1)
 };
 
-class PushTransposes : public Pass {
+class PushTransposes : public OpRewritePass {
  public:
   std::string name() const override { return "push-transposes"; }
   std::string description() const override {
@@ -70,28 +70,19 @@ class PushTransposes : public Pass {
   }
   int priority() const override { return 600; }
 
-  bool run(graph::Graph& g) override {
-    bool changed = false;
-    while (step(g)) changed = true;
-    return changed;
-  }
-
  private:
-  bool step(graph::Graph& g) {
-    graph::Uses u = g.uses();
-    for (int t = 0; t < g.num_ops(); ++t) {
-      if (g.op_code(t) != tfl::BuiltinOperator_TRANSPOSE || is_dead(g, u, t)) continue;
-      auto p = transpose_perm(g, t);
-      if (!p || p->size() > 5 || is_identity(*p)) continue;
-      Region reg;
-      if (!grow(g, u, t, *p, reg)) continue;
-      int gain = 0, cost = 0;
-      evaluate(g, u, reg, gain, cost);
-      if (gain <= cost) continue;
-      rewrite(g, u, reg);
-      return true;
-    }
-    return false;
+  bool matches(tfl::BuiltinOperator code) const override { return code == tfl::BuiltinOperator_TRANSPOSE; }
+
+  bool rewrite(graph::Graph& g, const graph::Uses& u, int t) override {
+    auto p = transpose_perm(g, t);
+    if (!p || p->size() > 5 || is_identity(*p)) return false;
+    Region reg;
+    if (!grow(g, u, t, *p, reg)) return false;
+    int gain = 0, cost = 0;
+    evaluate(g, u, reg, gain, cost);
+    if (gain <= cost) return false;
+    rewrite(g, u, reg);
+    return true;
   }
 
   // Is `x` an output of TRANSPOSE(., p) we can take as an entry?

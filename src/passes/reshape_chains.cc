@@ -29,7 +29,7 @@ std::vector<int> non_unit_axes(const Shape& s) {
 
 bool per_axis(const tfl::TensorT& t) { return t.quantization && t.quantization->scale.size() > 1; }
 
-class ReshapeChains : public Pass {
+class ReshapeChains : public OpRewritePass {
  public:
   std::string name() const override { return "reshape-chains"; }
   std::string description() const override {
@@ -38,54 +38,46 @@ class ReshapeChains : public Pass {
   }
   int priority() const override { return 750; }
 
-  bool run(graph::Graph& g) override {
-    bool changed = false;
-    while (step(g)) changed = true;
-    return changed;
-  }
-
  private:
-  bool step(graph::Graph& g) {
-    graph::Uses u = g.uses();
-    for (int r = 0; r < g.num_ops(); ++r) {
-      auto code = g.op_code(r);
-      if (!is_reshape_like(code) || is_dead(g, u, r)) continue;
-      const auto& op = g.op(r);
-      if (op.inputs.empty() || op.outputs.size() != 1 || op.inputs[0] < 0) continue;
-      const int x = op.inputs[0], y = op.outputs[0];
-      const auto& xt = g.tensor(x);
-      const auto& yt = g.tensor(y);
-      if (!is_static(xt) || !is_static(yt) || numel(xt.shape) != numel(yt.shape)) continue;
-      if (!same_quantization(xt, yt) || xt.type != yt.type) continue;
-      Editor ed(g);
-      // no-op
-      if (xt.shape == yt.shape) {
-        if (ed.forward_needs_copy(y, x)) continue;
-        ed.forward(y, x);
-        ed.remove(r);
-        ed.commit();
-        return true;
-      }
-      // SQUEEZE / EXPAND_DIMS -> RESHAPE
-      if (code != tfl::BuiltinOperator_RESHAPE) {
-        make_reshape(g, ed, r, x, yt.shape);
-        ed.commit();
-        return true;
-      }
-      // RESHAPE(RESHAPE(x0))
-      int p = u.producer[x];
-      if (p >= 0 && is_reshape_like(g.op_code(p)) && !g.op(p).inputs.empty() && g.op(p).inputs[0] >= 0) {
-        const int x0 = g.op(p).inputs[0];
-        if (is_static(g.tensor(x0)) && same_quantization(g.tensor(x0), yt) && g.tensor(x0).type == yt.type) {
-          bool only_reader = u.consumers[x].size() == 1 && !g.is_graph_output(x);
-          make_reshape(g, ed, r, x0, yt.shape);
-          if (only_reader) ed.remove(p);
-          ed.commit();
-          return true;
-        }
-      }
-      if (sink(g, u, ed, r)) return true;
+  bool matches(tfl::BuiltinOperator code) const override { return is_reshape_like(code); }
+
+  bool rewrite(graph::Graph& g, const graph::Uses& u, int r) override {
+    auto code = g.op_code(r);
+    const auto& op = g.op(r);
+    if (op.inputs.empty() || op.outputs.size() != 1 || op.inputs[0] < 0) return false;
+    const int x = op.inputs[0], y = op.outputs[0];
+    const auto& xt = g.tensor(x);
+    const auto& yt = g.tensor(y);
+    if (!is_static(xt) || !is_static(yt) || numel(xt.shape) != numel(yt.shape)) return false;
+    if (!same_quantization(xt, yt) || xt.type != yt.type) return false;
+    Editor ed(g);
+    // no-op
+    if (xt.shape == yt.shape) {
+      if (ed.forward_needs_copy(y, x)) return false;
+      ed.forward(y, x);
+      ed.remove(r);
+      ed.commit();
+      return true;
     }
+    // SQUEEZE / EXPAND_DIMS -> RESHAPE
+    if (code != tfl::BuiltinOperator_RESHAPE) {
+      make_reshape(g, ed, r, x, yt.shape);
+      ed.commit();
+      return true;
+    }
+    // RESHAPE(RESHAPE(x0))
+    int p = u.producer[x];
+    if (p >= 0 && is_reshape_like(g.op_code(p)) && !g.op(p).inputs.empty() && g.op(p).inputs[0] >= 0) {
+      const int x0 = g.op(p).inputs[0];
+      if (is_static(g.tensor(x0)) && same_quantization(g.tensor(x0), yt) && g.tensor(x0).type == yt.type) {
+        bool only_reader = u.consumers[x].size() == 1 && !g.is_graph_output(x);
+        make_reshape(g, ed, r, x0, yt.shape);
+        if (only_reader) ed.remove(p);
+        ed.commit();
+        return true;
+      }
+    }
+    if (sink(g, u, ed, r)) return true;
     return false;
   }
 

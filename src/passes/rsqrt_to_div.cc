@@ -9,7 +9,7 @@
 namespace sealite::passes {
 namespace {
 
-class RsqrtToDiv : public Pass {
+class RsqrtToDiv : public OpRewritePass {
  public:
   std::string name() const override { return "rsqrt-to-div"; }
   std::string description() const override {
@@ -20,41 +20,32 @@ class RsqrtToDiv : public Pass {
   bool default_on() const override { return false; }
   std::string target() const override { return "xnnpack"; }
 
-  bool run(graph::Graph& g) override {
-    bool changed = false;
-    while (step(g)) changed = true;
-    return changed;
-  }
-
  private:
-  bool step(graph::Graph& g) {
-    graph::Uses u = g.uses();
-    for (int c = 0; c < g.num_ops(); ++c) {
-      if (g.op_code(c) != tfl::BuiltinOperator_RSQRT || is_dead(g, u, c)) continue;
-      const auto& op = g.op(c);
-      if (op.inputs.size() != 1 || op.outputs.size() != 1 || op.inputs[0] < 0 || op.outputs[0] < 0) continue;
-      const int x = op.inputs[0], y = op.outputs[0];
-      const auto& xt = g.tensor(x);
-      if (xt.type != tfl::TensorType_FLOAT32 || is_quantized(xt) || g.tensor(y).type != tfl::TensorType_FLOAT32 ||
-          xt.shape.size() > 4) {
-        note("RSQRT -> '" + g.tensor(y).name + "': not a float32 tensor of rank <= 4; kept");
-        continue;
-      }
-      Editor ed(g);
-      const float one = 1.f;
-      const int one_t = g.add_constant_f32(g.tensor(y).name + "/one", {}, std::span<const float>(&one, 1));
-      const int root = ed.tensor_like(y, xt.shape, "/sqrt");
-      ed.add_op(c, tfl::BuiltinOperator_SQRT, {x}, {root});
-      const int out = ed.tensor_like(y, g.tensor(y).shape, "/reciprocal");
-      tfl::BuiltinOptionsUnion du;
-      du.Set(tfl::DivOptionsT{});
-      ed.add_op(c, tfl::BuiltinOperator_DIV, {one_t, root}, {out}, std::move(du));
-      ed.forward(y, out);
-      ed.remove(c);
-      ed.commit();
-      return true;
+  bool matches(tfl::BuiltinOperator code) const override { return code == tfl::BuiltinOperator_RSQRT; }
+
+  bool rewrite(graph::Graph& g, const graph::Uses& u, int c) override {
+    const auto& op = g.op(c);
+    if (op.inputs.size() != 1 || op.outputs.size() != 1 || op.inputs[0] < 0 || op.outputs[0] < 0) return false;
+    const int x = op.inputs[0], y = op.outputs[0];
+    const auto& xt = g.tensor(x);
+    if (xt.type != tfl::TensorType_FLOAT32 || is_quantized(xt) || g.tensor(y).type != tfl::TensorType_FLOAT32 ||
+        xt.shape.size() > 4) {
+      note("RSQRT -> '" + g.tensor(y).name + "': not a float32 tensor of rank <= 4; kept");
+      return false;
     }
-    return false;
+    Editor ed(g);
+    const float one = 1.f;
+    const int one_t = g.add_constant_f32(g.tensor(y).name + "/one", {}, std::span<const float>(&one, 1));
+    const int root = ed.tensor_like(y, xt.shape, "/sqrt");
+    ed.add_op(c, tfl::BuiltinOperator_SQRT, {x}, {root});
+    const int out = ed.tensor_like(y, g.tensor(y).shape, "/reciprocal");
+    tfl::BuiltinOptionsUnion du;
+    du.Set(tfl::DivOptionsT{});
+    ed.add_op(c, tfl::BuiltinOperator_DIV, {one_t, root}, {out}, std::move(du));
+    ed.forward(y, out);
+    ed.remove(c);
+    ed.commit();
+    return true;
   }
 };
 

@@ -16,7 +16,7 @@
 namespace sealite::passes {
 namespace {
 
-class XnnpackReflectPad : public Pass {
+class XnnpackReflectPad : public OpRewritePass {
  public:
   std::string name() const override { return "xnnpack-reflect-pad"; }
   std::string description() const override {
@@ -27,92 +27,83 @@ class XnnpackReflectPad : public Pass {
   bool default_on() const override { return false; }
   std::string target() const override { return "xnnpack"; }
 
-  bool run(graph::Graph& g) override {
-    bool changed = false;
-    while (step(g)) changed = true;
-    return changed;
-  }
-
  private:
-  bool step(graph::Graph& g) {
-    graph::Uses u = g.uses();
-    for (int c = 0; c < g.num_ops(); ++c) {
-      if (g.op_code(c) != tfl::BuiltinOperator_MIRROR_PAD || is_dead(g, u, c)) continue;
-      const auto& op = g.op(c);
-      if (op.inputs.size() < 2 || op.outputs.size() != 1 || op.inputs[0] < 0) continue;
-      auto* mo = op.builtin_options.AsMirrorPadOptions();
-      if (mo && mo->mode != tfl::MirrorPadMode_REFLECT) continue;
-      const int x = op.inputs[0], y = op.outputs[0];
-      const auto& xt = g.tensor(x);
-      auto pads = const_ints(g, op.inputs[1]);
-      if (xt.type != tfl::TensorType_FLOAT32 || xt.shape.size() != 4 || !is_static(xt) || is_quantized(xt) || !pads ||
-          pads->size() != 8)
-        continue;
-      const auto& p = *pads;
-      bool ok = p[0] == 0 && p[1] == 0 && p[6] == 0 && p[7] == 0;
-      std::vector<int> axes;
-      for (int axis : {1, 2}) {
-        int64_t b = p[2 * axis], a = p[2 * axis + 1];
-        if (b == 0 && a == 0) continue;
-        ok &= b == 1 && a == 1 && xt.shape[axis] >= 5;
-        axes.push_back(axis);
-      }
-      if (!ok || axes.empty()) {
-        note("MIRROR_PAD -> '" + g.tensor(y).name + "': only reflect pads of exactly 1 on H/W of sizes >= 5; kept");
-        continue;
-      }
-      Editor ed(g);
-      int cur = x;
-      for (int axis : axes) {
-        const Shape s = g.tensor(cur).shape;
-        const int n = s[axis], C = s[3];
-        // rows {1, n-2}
-        std::vector<float> w(2 * C, 0.f), bias(C, 0.f);
-        for (int ch = 0; ch < C; ++ch) w[C + ch] = 1.f;
-        const std::string base = g.tensor(y).name + (axis == 1 ? "/reflect_h" : "/reflect_w");
-        int wt = g.add_constant_f32(base + "/taps", axis == 1 ? Shape{1, 2, 1, C} : Shape{1, 1, 2, C}, w);
-        int bt = g.add_constant_f32(base + "/zero_bias", {C}, bias);
-        Shape es = s;
-        es[axis] = 2;
-        int e = ed.tensor_like(cur, es, "/edge_rows");
-        tfl::DepthwiseConv2DOptionsT dw;
-        dw.padding = tfl::Padding_VALID;
-        dw.stride_h = axis == 1 ? n - 3 : 1;
-        dw.stride_w = axis == 2 ? n - 3 : 1;
-        dw.depth_multiplier = 1;
-        tfl::BuiltinOptionsUnion du;
-        du.Set(std::move(dw));
-        ed.add_op(c, tfl::BuiltinOperator_DEPTHWISE_CONV_2D, {cur, wt, bt}, {e}, std::move(du));
-        // placed at rows 0 and n+1
-        Shape ps = s;
-        ps[axis] = n + 2;
-        int shape_t = ed.const_i32(base + "/output_shape", std::vector<int32_t>(ps.begin(), ps.end()));
-        std::vector<float> id(static_cast<size_t>(C) * C, 0.f);
-        for (int ch = 0; ch < C; ++ch) id[static_cast<size_t>(ch) * C + ch] = 1.f;
-        int it = g.add_constant_f32(base + "/identity", {C, 1, 1, C}, id);
-        int z = ed.tensor_like(cur, ps, "/edges_placed");
-        tfl::TransposeConvOptionsT to;
-        to.padding = tfl::Padding_VALID;
-        to.stride_h = axis == 1 ? n + 1 : 1;
-        to.stride_w = axis == 2 ? n + 1 : 1;
-        tfl::BuiltinOptionsUnion tu;
-        tu.Set(std::move(to));
-        ed.add_op(c, tfl::BuiltinOperator_TRANSPOSE_CONV, {shape_t, it, e}, {z}, std::move(tu));
-        std::vector<std::pair<int, int>> zp(4, {0, 0});
-        zp[axis] = {1, 1};
-        int padded = ed.pad(c, cur, zp, -1);
-        int sum = ed.tensor_like(cur, ps, "/reflected");
-        tfl::BuiltinOptionsUnion au;
-        au.Set(tfl::AddOptionsT{});
-        ed.add_op(c, tfl::BuiltinOperator_ADD, {padded, z}, {sum}, std::move(au));
-        cur = sum;
-      }
-      ed.forward(y, cur);
-      ed.remove(c);
-      ed.commit();
-      return true;
+  bool matches(tfl::BuiltinOperator code) const override { return code == tfl::BuiltinOperator_MIRROR_PAD; }
+
+  bool rewrite(graph::Graph& g, const graph::Uses& u, int c) override {
+    const auto& op = g.op(c);
+    if (op.inputs.size() < 2 || op.outputs.size() != 1 || op.inputs[0] < 0) return false;
+    auto* mo = op.builtin_options.AsMirrorPadOptions();
+    if (mo && mo->mode != tfl::MirrorPadMode_REFLECT) return false;
+    const int x = op.inputs[0], y = op.outputs[0];
+    const auto& xt = g.tensor(x);
+    auto pads = const_ints(g, op.inputs[1]);
+    if (xt.type != tfl::TensorType_FLOAT32 || xt.shape.size() != 4 || !is_static(xt) || is_quantized(xt) || !pads ||
+        pads->size() != 8)
+      return false;
+    const auto& p = *pads;
+    bool ok = p[0] == 0 && p[1] == 0 && p[6] == 0 && p[7] == 0;
+    std::vector<int> axes;
+    for (int axis : {1, 2}) {
+      int64_t b = p[2 * axis], a = p[2 * axis + 1];
+      if (b == 0 && a == 0) continue;
+      ok &= b == 1 && a == 1 && xt.shape[axis] >= 5;
+      axes.push_back(axis);
     }
-    return false;
+    if (!ok || axes.empty()) {
+      note("MIRROR_PAD -> '" + g.tensor(y).name + "': only reflect pads of exactly 1 on H/W of sizes >= 5; kept");
+      return false;
+    }
+    Editor ed(g);
+    int cur = x;
+    for (int axis : axes) {
+      const Shape s = g.tensor(cur).shape;
+      const int n = s[axis], C = s[3];
+      // rows {1, n-2}
+      std::vector<float> w(2 * C, 0.f), bias(C, 0.f);
+      for (int ch = 0; ch < C; ++ch) w[C + ch] = 1.f;
+      const std::string base = g.tensor(y).name + (axis == 1 ? "/reflect_h" : "/reflect_w");
+      int wt = g.add_constant_f32(base + "/taps", axis == 1 ? Shape{1, 2, 1, C} : Shape{1, 1, 2, C}, w);
+      int bt = g.add_constant_f32(base + "/zero_bias", {C}, bias);
+      Shape es = s;
+      es[axis] = 2;
+      int e = ed.tensor_like(cur, es, "/edge_rows");
+      tfl::DepthwiseConv2DOptionsT dw;
+      dw.padding = tfl::Padding_VALID;
+      dw.stride_h = axis == 1 ? n - 3 : 1;
+      dw.stride_w = axis == 2 ? n - 3 : 1;
+      dw.depth_multiplier = 1;
+      tfl::BuiltinOptionsUnion du;
+      du.Set(std::move(dw));
+      ed.add_op(c, tfl::BuiltinOperator_DEPTHWISE_CONV_2D, {cur, wt, bt}, {e}, std::move(du));
+      // placed at rows 0 and n+1
+      Shape ps = s;
+      ps[axis] = n + 2;
+      int shape_t = ed.const_i32(base + "/output_shape", std::vector<int32_t>(ps.begin(), ps.end()));
+      std::vector<float> id(static_cast<size_t>(C) * C, 0.f);
+      for (int ch = 0; ch < C; ++ch) id[static_cast<size_t>(ch) * C + ch] = 1.f;
+      int it = g.add_constant_f32(base + "/identity", {C, 1, 1, C}, id);
+      int z = ed.tensor_like(cur, ps, "/edges_placed");
+      tfl::TransposeConvOptionsT to;
+      to.padding = tfl::Padding_VALID;
+      to.stride_h = axis == 1 ? n + 1 : 1;
+      to.stride_w = axis == 2 ? n + 1 : 1;
+      tfl::BuiltinOptionsUnion tu;
+      tu.Set(std::move(to));
+      ed.add_op(c, tfl::BuiltinOperator_TRANSPOSE_CONV, {shape_t, it, e}, {z}, std::move(tu));
+      std::vector<std::pair<int, int>> zp(4, {0, 0});
+      zp[axis] = {1, 1};
+      int padded = ed.pad(c, cur, zp, -1);
+      int sum = ed.tensor_like(cur, ps, "/reflected");
+      tfl::BuiltinOptionsUnion au;
+      au.Set(tfl::AddOptionsT{});
+      ed.add_op(c, tfl::BuiltinOperator_ADD, {padded, z}, {sum}, std::move(au));
+      cur = sum;
+    }
+    ed.forward(y, cur);
+    ed.remove(c);
+    ed.commit();
+    return true;
   }
 };
 

@@ -213,8 +213,7 @@ Detection detect_image(const DetectorModel& model, const float* chw, int h, int 
   const vs::Card& card = model.card();
   if (card.detect_log_f_threshold > 0) {
     const int nbits = static_cast<int>(d.logits.size()) - 1;
-    d.p_value_unmarked = ss::f_upper_tail(std::exp(static_cast<double>(d.logits[0]) + card.detect_log_f_threshold),
-                                          nbits, nbits);
+    d.p_value_unmarked = ss::p_value_from_logit(d.logits[0], card.detect_log_f_threshold, nbits);
   }
   return d;
 }

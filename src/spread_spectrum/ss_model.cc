@@ -80,9 +80,9 @@ std::vector<std::vector<double>> patterns(const SsParams& p) {
 // The matched filters: the detector's linear chain (bilinear up to 256 with
 // half-pixel centres, average pool, high-pass VALID) applied to each pattern,
 // unit norm. Row k = filter k over the feat_side^2 feature cells (row-major).
-std::vector<float> matched_filters(const SsParams& p, int first, int count) {
+std::vector<float> matched_filters(const SsParams& p, const std::vector<std::vector<double>>& pats, int first,
+                                   int count) {
   const int g = grid(p), fs = feat_side(p), pool = p.pool;
-  auto pats = patterns(p);
   std::vector<float> w(static_cast<size_t>(count) * fs * fs);
   std::vector<double> up(static_cast<size_t>(kSize) * kSize), pooled(static_cast<size_t>(g) * g);
   auto src = [&](int o, int& i0, int& i1, double& f) {
@@ -213,8 +213,9 @@ std::unique_ptr<tfl::ModelT> build_detector(const SsParams& p) {
   // global RMS of the normalised features
   Tensor ms = reduce_all(L, BuiltinOperator_MEAN, L.square(fn, "fn_sq"), "fn_ms");
   Tensor rms = L.sqrt(L.add_scalar(ms, 1e-6f, "fn_ms_eps"), "fn_rms");
-  auto w_sig = matched_filters(p, 0, p.nbits);
-  auto w_null = matched_filters(p, p.nbits, p.nbits);
+  const auto pats = patterns(p);
+  auto w_sig = matched_filters(p, pats, 0, p.nbits);
+  auto w_null = matched_filters(p, pats, p.nbits, p.nbits);
   Tensor z = L.div(L.linear(fn, w_sig, p.nbits, {}, vs::Act::none, "corr"), rms, "z");
   Tensor zn = L.div(L.linear(fn, w_null, p.nbits, {}, vs::Act::none, "corr_null"), rms, "z_null");
   // logit 0 = ln(mean z^2) - ln(mean z_null^2) - ln F_crit
@@ -271,7 +272,7 @@ std::unique_ptr<tfl::ModelT> build_embedder(const SsParams& p) {
                    "jnd_v");
   Tensor heat = L.relu(v);  // 255 x the jnd_1_1 heatmap: the pipeline's real gain at this resolution
 
-  auto w_sig = matched_filters(p, 0, p.nbits);
+  auto w_sig = matched_filters(p, patterns(p), 0, p.nbits);
   std::vector<float> w_sig_t(static_cast<size_t>(nf) * p.nbits);  // back-projection [nf, nbits]
   for (int k = 0; k < p.nbits; ++k)
     for (int i = 0; i < nf; ++i) w_sig_t[static_cast<size_t>(i) * p.nbits + k] = w_sig[static_cast<size_t>(k) * nf + i];
@@ -397,8 +398,12 @@ double log_f_threshold(const SsParams& p) {
   return 0.5 * (lo + hi);
 }
 
+double p_value_from_logit(double logit0, double log_f_threshold, int nbits) {
+  return f_upper_tail(std::exp(logit0 + log_f_threshold), nbits, nbits);
+}
+
 double p_value_from_logit(double logit0, const SsParams& p) {
-  return f_upper_tail(std::exp(logit0 + log_f_threshold(p)), p.nbits, p.nbits);
+  return p_value_from_logit(logit0, log_f_threshold(p), p.nbits);
 }
 
 }  // namespace sealite::ss

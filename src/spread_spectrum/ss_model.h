@@ -49,7 +49,8 @@ double log_f_threshold(const SsParams& p);
 // P(F(d1, d2) >= f): the p-value of an F statistic.
 double f_upper_tail(double f, double d1, double d2);
 // The p-value of "no watermark" from the detection logit of a sealite-ss detector
-// (logit0 = ln F - ln F_crit).
+// (logit0 = ln F - ln F_crit; the card stores ln F_crit as detect_log_f_threshold).
+double p_value_from_logit(double logit0, double log_f_threshold, int nbits);
 double p_value_from_logit(double logit0, const SsParams& p);
 
 }  // namespace sealite::ss

@@ -17,38 +17,7 @@ namespace {
 using vs::Layers;
 using vs::Tensor;
 
-class Detector : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override {
-    dir = vs_dir(GetParam());
-    card = vs::load_card_yaml(dir / "card.yaml");
-    ck = std::make_unique<ckpt::Checkpoint>(ckpt::Checkpoint::open(dir / "checkpoint.pth"));
-  }
-  // NCHW dumps -> NHWC; dumps inside a ConvNeXt block are NHWC already.
-  Arr dump(const std::string& name) { return load_nhwc(dir / "intermediate" / (name + ".npy")); }
-  Arr dump_raw(const std::string& name) { return load(dir / "intermediate" / (name + ".npy")); }
-  void check_block(const std::string& what, const std::vector<Arr>& inputs, const Body& body, const Arr& ref,
-                   double rel_tol = 2e-6, const vs::Lowering& low = {}) {
-    std::vector<std::vector<int32_t>> shapes;
-    std::vector<std::vector<float>> vals;
-    for (const auto& a : inputs) {
-      shapes.push_back(i32(a.shape));
-      vals.push_back(a.v);
-    }
-    auto model = make_model(shapes, body, low);
-    const double tol = std::max(1e-5, rel_tol * std::max(1.f, ref.max_abs()));
-    for (bool xnn : {false, true}) {
-      auto out = run_model(model, vals, xnn);
-      ASSERT_EQ(out.size(), ref.v.size()) << what;
-      double d = max_diff(out, ref.v);
-      EXPECT_LE(d, tol) << GetParam() << " " << what << (xnn ? " (XNNPACK)" : " (built-in)") << " max|ref| "
-                        << ref.max_abs();
-    }
-  }
-  std::filesystem::path dir;
-  vs::Card card;
-  std::unique_ptr<ckpt::Checkpoint> ck;
-};
+using Detector = FamilyTest;
 
 TEST_P(Detector, Blocks) {
   const std::string p = "detector.";
